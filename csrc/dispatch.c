@@ -1,0 +1,210 @@
+/* dispatch.c -- the public C API: argument checks, then the active kernel set.
+ *
+ * Design: the kernel set is chosen once, on first use, from what the CPU
+ * reports (cpuid) AND what the OS saves on context switch (xgetbv): an
+ * AVX-512 CPU under an OS that does not save ZMM state must not run AVX-512
+ * code.  FASTSOFTMAX_ISA=scalar|avx2|avx512 forces a set (ignored, with the
+ * best set kept, when the CPU lacks it); fs_set_isa() forces one at run time.
+ * SIMD sets are compiled only on x86-64 (FS_HAVE_AVX2 / FS_HAVE_AVX512 are
+ * defined by setup.py there); elsewhere only the portable set exists.
+ */
+#include "fastsoftmax.h"
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FS_HAVE_AVX2
+extern const fs_kernel_table fs_kernels_avx2;
+#endif
+#ifdef FS_HAVE_AVX512
+extern const fs_kernel_table fs_kernels_avx512;
+#endif
+
+/* ---- CPU probe ------------------------------------------------------------ */
+enum { FS_CPU_AVX2 = 1, FS_CPU_AVX512 = 2 };
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#if defined(_MSC_VER)
+#include <intrin.h>
+static void fs_cpuid(int leaf, int sub, unsigned r[4]) {
+    int v[4];
+    __cpuidex(v, leaf, sub);
+    for (int i = 0; i < 4; i++) r[i] = (unsigned)v[i];
+}
+static unsigned long long fs_xgetbv0(void) { return _xgetbv(0); }
+#else
+#include <cpuid.h>
+static void fs_cpuid(int leaf, int sub, unsigned r[4]) {
+    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+}
+static unsigned long long fs_xgetbv0(void) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+#endif
+static int fs_cpu_features(void) {
+    unsigned r[4];
+    fs_cpuid(0, 0, r);
+    unsigned max_leaf = r[0];
+    if (max_leaf < 7) return 0;
+    fs_cpuid(1, 0, r);
+    int osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1, fma = (r[2] >> 12) & 1;
+    if (!osxsave || !avx) return 0;
+    unsigned long long xcr0 = fs_xgetbv0();
+    int ymm_saved = (xcr0 & 0x6) == 0x6;            /* XMM and YMM state */
+    int zmm_saved = (xcr0 & 0xe6) == 0xe6;          /* plus opmask, ZMM_Hi256, Hi16_ZMM */
+    fs_cpuid(7, 0, r);
+    int avx2 = (r[1] >> 5) & 1, bmi2 = (r[1] >> 8) & 1;
+    int avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1;
+    int avx512bw = (r[1] >> 30) & 1, avx512vl = (r[1] >> 31) & 1;
+    int feats = 0;
+    if (ymm_saved && avx2 && fma && bmi2) feats |= FS_CPU_AVX2;
+    if ((feats & FS_CPU_AVX2) && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl)
+        feats |= FS_CPU_AVX512;
+    return feats;
+}
+#else
+static int fs_cpu_features(void) { return 0; }
+#endif
+
+/* ---- the table of kernel sets, best last ----------------------------------- */
+typedef struct { const char *name; const fs_kernel_table *table; int needs; } fs_isa_entry;
+
+static const fs_isa_entry fs_isas[] = {
+    {"scalar", &fs_kernels_scalar, 0},
+#ifdef FS_HAVE_AVX2
+    {"avx2", &fs_kernels_avx2, FS_CPU_AVX2},
+#endif
+#ifdef FS_HAVE_AVX512
+    {"avx512", &fs_kernels_avx512, FS_CPU_AVX512},
+#endif
+};
+#define FS_N_ISAS ((int)(sizeof(fs_isas) / sizeof(fs_isas[0])))
+
+static const fs_kernel_table *volatile fs_active = NULL;
+
+static const fs_isa_entry *fs_find_isa(const char *name) {
+    if (name == NULL) return NULL;
+    for (int i = 0; i < FS_N_ISAS; i++)
+        if (strcmp(fs_isas[i].name, name) == 0) return &fs_isas[i];
+    return NULL;
+}
+
+static int fs_entry_runs_here(const fs_isa_entry *e) {
+    return e != NULL && (fs_cpu_features() & e->needs) == e->needs;
+}
+
+static const fs_kernel_table *fs_choose(void) {
+    const fs_isa_entry *forced = fs_find_isa(getenv("FASTSOFTMAX_ISA"));
+    if (fs_entry_runs_here(forced)) return forced->table;
+    int feats = fs_cpu_features();
+    for (int i = FS_N_ISAS - 1; i >= 0; i--)
+        if ((feats & fs_isas[i].needs) == fs_isas[i].needs) return fs_isas[i].table;
+    return &fs_kernels_scalar;
+}
+
+static const fs_kernel_table *fs_table(void) {
+    const fs_kernel_table *t = fs_active;
+    if (t == NULL) {
+        t = fs_choose();   /* idempotent: a race only computes the same answer twice */
+        fs_active = t;
+    }
+    return t;
+}
+
+const char *fs_get_isa(void) { return fs_table()->name; }
+
+int fs_isa_supported(const char *name) { return fs_entry_runs_here(fs_find_isa(name)); }
+
+int fs_set_isa(const char *name) {
+    const fs_isa_entry *e = fs_find_isa(name);
+    if (!fs_entry_runs_here(e)) return FS_EINVAL;
+    fs_active = e->table;
+    return FS_OK;
+}
+
+/* ---- public entry points ---------------------------------------------------- */
+static int fs_bad_sizes(int64_t n_rows, int64_t n_cols) { return n_rows < 0 || n_cols < 0; }
+static int fs_empty(int64_t n_rows, int64_t n_cols) { return n_rows == 0 || n_cols == 0; }
+
+static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++)
+        if (target[r] < 0 || target[r] >= n_cols) return r;
+    return FS_TARGETS_OK;
+}
+
+#define FS_PUBLIC_API(T, SFX)                                                            \
+    int fs_softmax_##SFX(const T *x, int64_t xs, T *y, int64_t ys, int64_t n_rows,       \
+                         int64_t n_cols) {                                               \
+        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
+        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
+        if (!x || !y) return FS_EINVAL;                                                  \
+        fs_table()->softmax_##SFX(x, xs, y, ys, n_rows, n_cols);                         \
+        return FS_OK;                                                                    \
+    }                                                                                    \
+    int fs_log_softmax_##SFX(const T *x, int64_t xs, T *y, int64_t ys, int64_t n_rows,   \
+                             int64_t n_cols) {                                           \
+        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
+        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
+        if (!x || !y) return FS_EINVAL;                                                  \
+        fs_table()->log_softmax_##SFX(x, xs, y, ys, n_rows, n_cols);                     \
+        return FS_OK;                                                                    \
+    }                                                                                    \
+    int fs_logsumexp_##SFX(const T *x, int64_t xs, T *out, int64_t n_rows,               \
+                           int64_t n_cols) {                                             \
+        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
+        if (n_rows == 0) return FS_OK;                                                   \
+        if (!out) return FS_EINVAL;                                                      \
+        if (n_cols == 0) { /* log of an empty sum */                                     \
+            for (int64_t r = 0; r < n_rows; r++) out[r] = -(T)INFINITY;                  \
+            return FS_OK;                                                                \
+        }                                                                                \
+        if (!x) return FS_EINVAL;                                                        \
+        fs_table()->logsumexp_##SFX(x, xs, out, n_rows, n_cols);                         \
+        return FS_OK;                                                                    \
+    }                                                                                    \
+    int fs_softmax_backward_##SFX(const T *g, int64_t gs, const T *y, int64_t ys, T *out, \
+                                  int64_t os, int64_t n_rows, int64_t n_cols) {          \
+        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
+        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
+        if (!g || !y || !out) return FS_EINVAL;                                          \
+        fs_table()->softmax_backward_##SFX(g, gs, y, ys, out, os, n_rows, n_cols);       \
+        return FS_OK;                                                                    \
+    }                                                                                    \
+    int fs_log_softmax_backward_##SFX(const T *g, int64_t gs, const T *lp, int64_t ls,   \
+                                      T *out, int64_t os, int64_t n_rows,                \
+                                      int64_t n_cols) {                                  \
+        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
+        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
+        if (!g || !lp || !out) return FS_EINVAL;                                         \
+        fs_table()->log_softmax_backward_##SFX(g, gs, lp, ls, out, os, n_rows, n_cols);  \
+        return FS_OK;                                                                    \
+    }                                                                                    \
+    int64_t fs_cross_entropy_##SFX(const T *x, int64_t xs, const int64_t *target,        \
+                                   double *loss, int64_t n_rows, int64_t n_cols) {       \
+        if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL; \
+        if (n_rows == 0) return FS_TARGETS_OK;                                           \
+        if (!x || !target || !loss) return FS_EINVAL;                                    \
+        int64_t bad = fs_first_bad_target(target, n_rows, n_cols);                       \
+        if (bad != FS_TARGETS_OK) return bad;                                            \
+        fs_table()->cross_entropy_##SFX(x, xs, target, loss, n_rows, n_cols);            \
+        return FS_TARGETS_OK;                                                            \
+    }                                                                                    \
+    int64_t fs_cross_entropy_with_grad_##SFX(const T *x, int64_t xs, const int64_t *target, \
+                                             double *loss, double scale, T *grad,        \
+                                             int64_t gs, int64_t n_rows, int64_t n_cols) { \
+        if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL; \
+        if (n_rows == 0) return FS_TARGETS_OK;                                           \
+        if (!x || !target || !loss || !grad) return FS_EINVAL;                           \
+        int64_t bad = fs_first_bad_target(target, n_rows, n_cols);                       \
+        if (bad != FS_TARGETS_OK) return bad;                                            \
+        fs_table()->cross_entropy_with_grad_##SFX(x, xs, target, loss, scale, grad, gs,  \
+                                                  n_rows, n_cols);                       \
+        return FS_TARGETS_OK;                                                            \
+    }
+
+#include <math.h>
+FS_PUBLIC_API(float, f32)
+FS_PUBLIC_API(double, f64)

@@ -1,0 +1,104 @@
+/* fastsoftmax.h -- the one C API of fastsoftmax.
+ *
+ * Plain C99, no Python.h: the library can be compiled and tested on its own.
+ *
+ * Data model: every function works on a batch of `n_rows` rows of `n_cols`
+ * elements.  Elements of a row are contiguous; consecutive rows are
+ * `*_stride` ELEMENTS apart (any value, negative included), so sliced
+ * arrays need no copy.  Sizes and strides are 64-bit throughout.
+ *
+ * Outputs may be the very same memory as an input with the same stride (in
+ * place); any other overlap is undefined, and the Python layer never passes it.
+ *
+ * Return values: 0 on success, FS_EINVAL for impossible arguments (negative
+ * sizes, NULL pointers with non-zero sizes).  The cross-entropy functions
+ * return the index (>= 0) of the first row whose target lies outside
+ * [0, n_cols) before writing anything, and -1 on success.
+ */
+#ifndef FASTSOFTMAX_H
+#define FASTSOFTMAX_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FS_OK 0
+#define FS_EINVAL (-22)
+#define FS_TARGETS_OK (-1)
+
+/* ---- forward ops -------------------------------------------------------- */
+/* y[r, :] = softmax(x[r, :]) */
+int fs_softmax_f32(const float *x, int64_t x_stride, float *y, int64_t y_stride,
+                   int64_t n_rows, int64_t n_cols);
+int fs_softmax_f64(const double *x, int64_t x_stride, double *y, int64_t y_stride,
+                   int64_t n_rows, int64_t n_cols);
+
+/* y[r, :] = log_softmax(x[r, :]) */
+int fs_log_softmax_f32(const float *x, int64_t x_stride, float *y, int64_t y_stride,
+                       int64_t n_rows, int64_t n_cols);
+int fs_log_softmax_f64(const double *x, int64_t x_stride, double *y, int64_t y_stride,
+                       int64_t n_rows, int64_t n_cols);
+
+/* out[r] = log(sum(exp(x[r, :]))); out is contiguous, n_rows long. n_cols >= 1. */
+int fs_logsumexp_f32(const float *x, int64_t x_stride, float *out,
+                     int64_t n_rows, int64_t n_cols);
+int fs_logsumexp_f64(const double *x, int64_t x_stride, double *out,
+                     int64_t n_rows, int64_t n_cols);
+
+/* ---- backward ops ------------------------------------------------------- */
+/* out = y * (grad - sum(grad * y)) per row */
+int fs_softmax_backward_f32(const float *grad, int64_t grad_stride,
+                            const float *y, int64_t y_stride,
+                            float *out, int64_t out_stride,
+                            int64_t n_rows, int64_t n_cols);
+int fs_softmax_backward_f64(const double *grad, int64_t grad_stride,
+                            const double *y, int64_t y_stride,
+                            double *out, int64_t out_stride,
+                            int64_t n_rows, int64_t n_cols);
+
+/* out = grad - exp(logp) * sum(grad) per row */
+int fs_log_softmax_backward_f32(const float *grad, int64_t grad_stride,
+                                const float *logp, int64_t logp_stride,
+                                float *out, int64_t out_stride,
+                                int64_t n_rows, int64_t n_cols);
+int fs_log_softmax_backward_f64(const double *grad, int64_t grad_stride,
+                                const double *logp, int64_t logp_stride,
+                                double *out, int64_t out_stride,
+                                int64_t n_rows, int64_t n_cols);
+
+/* ---- cross-entropy ------------------------------------------------------ */
+/* loss[r] = logsumexp(x[r, :]) - x[r, target[r]], in double.  One read of x.
+ * Returns FS_TARGETS_OK, the first bad row (nothing written), or FS_EINVAL. */
+int64_t fs_cross_entropy_f32(const float *x, int64_t x_stride, const int64_t *target,
+                             double *loss, int64_t n_rows, int64_t n_cols);
+int64_t fs_cross_entropy_f64(const double *x, int64_t x_stride, const int64_t *target,
+                             double *loss, int64_t n_rows, int64_t n_cols);
+
+/* As above, and grad[r, :] = grad_scale * (softmax(x[r, :]) - onehot(target[r])).
+ * One read pass and one write pass over the row; grad may be x itself. */
+int64_t fs_cross_entropy_with_grad_f32(const float *x, int64_t x_stride,
+                                       const int64_t *target, double *loss,
+                                       double grad_scale, float *grad, int64_t grad_stride,
+                                       int64_t n_rows, int64_t n_cols);
+int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t x_stride,
+                                       const int64_t *target, double *loss,
+                                       double grad_scale, double *grad, int64_t grad_stride,
+                                       int64_t n_rows, int64_t n_cols);
+
+/* ---- instruction-set dispatch ------------------------------------------- */
+/* Name of the kernel set in use ("scalar", "avx2", "avx512").  The choice is
+ * made once, on first use: the FASTSOFTMAX_ISA environment variable if set
+ * (and supported), else the best set this CPU and OS support. */
+const char *fs_get_isa(void);
+/* Force a kernel set by name.  Returns 0, or FS_EINVAL if the name is unknown
+ * or this CPU/OS cannot run it (the current choice is then kept). */
+int fs_set_isa(const char *name);
+/* 1 if the named set was compiled in and this CPU/OS can run it, else 0. */
+int fs_isa_supported(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTSOFTMAX_H */

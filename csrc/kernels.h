@@ -1,0 +1,59 @@
+/* kernels.h -- internal: the per-ISA kernel table that dispatch.c fills.
+ *
+ * Each ISA file (kernels_<isa>.c) instantiates one algorithm body per dtype
+ * and exports one `fs_kernel_table`.  Kernels take already-validated
+ * arguments: n_rows >= 1, n_cols >= 1, targets in range.
+ */
+#ifndef FASTSOFTMAX_KERNELS_H
+#define FASTSOFTMAX_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One typedef family per dtype, generated so float and double cannot drift. */
+#define FS_KERNEL_TYPES(T, SFX)                                                   \
+    typedef void (*fs_unary_##SFX##_fn)(const T *x, int64_t xs, T *y, int64_t ys, \
+                                        int64_t n_rows, int64_t n_cols);          \
+    typedef void (*fs_reduce_##SFX##_fn)(const T *x, int64_t xs, T *out,          \
+                                         int64_t n_rows, int64_t n_cols);         \
+    typedef void (*fs_binary_##SFX##_fn)(const T *a, int64_t as, const T *b,      \
+                                         int64_t bs, T *y, int64_t ys,            \
+                                         int64_t n_rows, int64_t n_cols);         \
+    typedef void (*fs_ce_##SFX##_fn)(const T *x, int64_t xs, const int64_t *target, \
+                                     double *loss, int64_t n_rows, int64_t n_cols); \
+    typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
+                                          const int64_t *target, double *loss,    \
+                                          double grad_scale, T *grad, int64_t gs, \
+                                          int64_t n_rows, int64_t n_cols);
+
+FS_KERNEL_TYPES(float, f32)
+FS_KERNEL_TYPES(double, f64)
+
+#define FS_TABLE_FIELDS(SFX)                           \
+    fs_unary_##SFX##_fn softmax_##SFX;                 \
+    fs_unary_##SFX##_fn log_softmax_##SFX;             \
+    fs_reduce_##SFX##_fn logsumexp_##SFX;              \
+    fs_binary_##SFX##_fn softmax_backward_##SFX;       \
+    fs_binary_##SFX##_fn log_softmax_backward_##SFX;   \
+    fs_ce_##SFX##_fn cross_entropy_##SFX;              \
+    fs_ce_grad_##SFX##_fn cross_entropy_with_grad_##SFX;
+
+typedef struct fs_kernel_table {
+    const char *name;
+    FS_TABLE_FIELDS(f32)
+    FS_TABLE_FIELDS(f64)
+} fs_kernel_table;
+
+/* Fill a table from the kernels an ISA body defined with the suffix ISA. */
+#define FS_TABLE_ENTRIES(ISA, SFX)                         \
+    .softmax_##SFX = softmax_rows_##ISA##_##SFX,           \
+    .log_softmax_##SFX = log_softmax_rows_##ISA##_##SFX,   \
+    .logsumexp_##SFX = logsumexp_rows_##ISA##_##SFX,       \
+    .softmax_backward_##SFX = softmax_backward_rows_##ISA##_##SFX, \
+    .log_softmax_backward_##SFX = log_softmax_backward_rows_##ISA##_##SFX, \
+    .cross_entropy_##SFX = cross_entropy_rows_##ISA##_##SFX, \
+    .cross_entropy_with_grad_##SFX = cross_entropy_with_grad_rows_##ISA##_##SFX,
+
+extern const fs_kernel_table fs_kernels_scalar;
+
+#endif /* FASTSOFTMAX_KERNELS_H */

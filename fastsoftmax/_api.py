@@ -1,0 +1,251 @@
+"""The public functions on the compiled backend.
+
+Each call: check and normalise the inputs (shared with the reference, in
+_checks), arrange every operand as a 2-D (rows, cols) array with contiguous
+rows -- a view when the layout allows, one copy otherwise -- allocate or
+validate the output, and make ONE call into the Cython wrapper, which releases
+the GIL.  No Python loop ever runs over rows.
+"""
+import numpy as np
+
+from . import _checks as ck
+from . import _core
+from . import reference
+from ._docs import attach
+
+__all__ = [
+    "softmax", "log_softmax", "logsumexp", "softmax_backward",
+    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+]
+
+_NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _moved(a, axis):
+    """View of ``a`` with the reduction axis last (None: the array flattened)."""
+    if axis is None:
+        return a.reshape(-1)
+    return a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1)
+
+
+def _rows_view(moved):
+    """(rows, cols) view of ``moved`` with contiguous rows, or None if a copy is needed."""
+    n = moved.shape[-1]
+    rows = ck.prod(moved.shape[:-1])
+    if moved.ndim == 2:
+        v = moved
+    else:
+        try:
+            v = moved.reshape(rows, n, copy=False)
+        except ValueError:
+            return None
+    if n > 1 and v.strides[1] != v.itemsize:
+        return None
+    return v
+
+
+def _as_rows(a, axis, dtype):
+    """(rows, cols) operand of ``dtype`` with contiguous rows: a view if possible, else one copy."""
+    moved = _moved(a, axis)
+    if moved.dtype == dtype:
+        v = _rows_view(moved)
+        if v is not None:
+            return v
+    c = np.asarray(moved, dtype=dtype, order="C")
+    return c.reshape(-1, moved.shape[-1])
+
+
+def _same_view(a, b):
+    return (a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
+def _direct_target(out, axis, compute, operands):
+    """(rows, cols) view of ``out`` the kernel may write straight into, or None.
+
+    Allowed when ``out`` has the compute dtype, a row layout, and either does
+    not overlap any operand or is exactly one of them (in place, row by row).
+    """
+    if out is None or out.dtype != compute:
+        return None
+    v = _rows_view(_moved(out, axis))
+    if v is None:
+        return None
+    for op in operands:
+        if np.may_share_memory(v, op) and not _same_view(v, op):
+            return None
+    return v
+
+
+def _restore(res, axis, shape):
+    """Undo _moved on a freshly allocated moved-layout result."""
+    if axis is None:
+        return res.reshape(shape)
+    return res if axis == len(shape) - 1 else np.moveaxis(res, -1, axis)
+
+
+def _elementwise(kernel, arrays, axis, out, compute, result):
+    """Shared driver of the ops whose result has the input's shape."""
+    shape = arrays[0].shape
+    if out is not None:
+        ck.check_out(out, shape, result)
+    if arrays[0].size == 0:
+        return out if out is not None else np.empty(shape, result)
+    ops = [_as_rows(a, axis, compute) for a in arrays]
+    direct = _direct_target(out, axis, compute, ops)
+    if direct is not None:
+        kernel(*ops, direct)
+        return out
+    moved_shape = _moved(arrays[0], axis).shape
+    res = np.empty(moved_shape, compute)
+    kernel(*ops, res.reshape(-1, moved_shape[-1]))
+    y = _restore(res, axis, shape)
+    if out is not None:
+        np.copyto(out, y, casting="unsafe")
+        return out
+    return y.astype(result, copy=False)
+
+
+def softmax(x, axis=-1, *, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    if compute not in _NATIVE:
+        return reference.softmax(a, axis, out=out)
+    ax = ck.check_axis(axis, a.ndim)
+    return _elementwise(_core.softmax, [a], ax, out, compute, result)
+
+
+def log_softmax(x, axis=-1, *, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    if compute not in _NATIVE:
+        return reference.log_softmax(a, axis, out=out)
+    ax = ck.check_axis(axis, a.ndim)
+    return _elementwise(_core.log_softmax, [a], ax, out, compute, result)
+
+
+def softmax_backward(grad, y, axis=-1, *, out=None):
+    (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
+    if compute not in _NATIVE:
+        return reference.softmax_backward(g, yy, axis, out=out)
+    ck.check_same_shape(g, yy, "grad", "y")
+    ax = ck.check_axis(axis, g.ndim)
+    return _elementwise(_core.softmax_backward, [g, yy], ax, out, compute, result)
+
+
+def log_softmax_backward(grad, logp, axis=-1, *, out=None):
+    (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
+    if compute not in _NATIVE:
+        return reference.log_softmax_backward(g, lp, axis, out=out)
+    ck.check_same_shape(g, lp, "grad", "logp")
+    ax = ck.check_axis(axis, g.ndim)
+    return _elementwise(_core.log_softmax_backward, [g, lp], ax, out, compute, result)
+
+
+def logsumexp(x, axis=-1, *, keepdims=False, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    if compute not in _NATIVE:
+        return reference.logsumexp(a, axis, keepdims=keepdims, out=out)
+    ax = ck.check_axis(axis, a.ndim)
+    shape = ck.reduced_shape(a.shape, ax, keepdims)
+    if out is not None:
+        ck.check_out(out, shape, result)
+    n = a.size if ax is None else a.shape[ax]
+    rows = ck.prod(shape)
+    res = None
+    if out is not None and out.dtype == compute and out.flags.c_contiguous \
+            and not np.may_share_memory(out, a):
+        res = out.reshape(-1)
+    if res is None:
+        res = np.empty(rows, compute)
+    if rows == 0:
+        pass
+    elif n == 0:
+        res.fill(-np.inf)
+    else:
+        _core.logsumexp(_as_rows(a, ax, compute), res)
+    if out is not None:
+        if not (res.base is out or res is out):
+            np.copyto(out, res.reshape(shape), casting="unsafe")
+        return out
+    r = res.reshape(shape).astype(result, copy=False)
+    return r[()] if r.ndim == 0 else r
+
+
+def _ce_prepare(logits, target, axis, reduction):
+    ck.check_reduction(reduction)
+    a, compute, result = ck.as_real_array(logits, "logits")
+    ax = ck.check_class_axis(a, axis)
+    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
+    t = ck.as_targets(target, sample_shape)
+    if t.dtype == np.uint64:   # values >= 2**63 would wrap in int64: catch them here
+        bad = ck.first_bad_target(t, a.shape[ax])
+        if bad >= 0:
+            raise ck.target_error(t, bad, a.shape[ax])
+    flat = np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+    return a, compute, result, ax, sample_shape, t, flat
+
+
+def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
+    a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
+    if compute not in _NATIVE:
+        return reference.cross_entropy(a, t, axis=ax, reduction=reduction)
+    loss = np.empty(flat.size, np.float64)
+    if flat.size:
+        bad = _core.cross_entropy(_as_rows(a, ax, compute), flat, loss)
+        if bad >= 0:
+            raise ck.target_error(t, bad, a.shape[ax])
+    return ck.finish_loss(loss, reduction, sample_shape, result)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None):
+    a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
+    if compute not in _NATIVE:
+        return reference.cross_entropy_with_grad(a, t, axis=ax, reduction=reduction,
+                                                 grad_out=grad_out)
+    if grad_out is not None:
+        ck.check_out(grad_out, a.shape, result, name="grad_out")
+    loss = np.empty(flat.size, np.float64)
+    scale = ck.grad_scale(reduction, flat.size)
+    if flat.size == 0:
+        grad = grad_out if grad_out is not None else np.empty(a.shape, result)
+        return ck.finish_loss(loss, reduction, sample_shape, result), grad
+    x2 = _as_rows(a, ax, compute)
+    direct = _direct_target(grad_out, ax, compute, [x2])
+    if direct is not None:
+        g2, res = direct, None
+    else:
+        moved_shape = _moved(a, ax).shape
+        res = np.empty(moved_shape, compute)
+        g2 = res.reshape(-1, moved_shape[-1])
+    bad = _core.cross_entropy_with_grad(x2, flat, loss, scale, g2)
+    if bad >= 0:
+        raise ck.target_error(t, bad, a.shape[ax])
+    if res is None:
+        grad = grad_out
+    else:
+        grad = _restore(res, ax, a.shape)
+        if grad_out is not None:
+            np.copyto(grad_out, grad, casting="unsafe")
+            grad = grad_out
+        else:
+            grad = grad.astype(result, copy=False)
+    return ck.finish_loss(loss, reduction, sample_shape, result), grad
+
+
+def get_isa():
+    """Name of the kernel set in use: "scalar", "avx2" or "avx512"."""
+    return _core.get_isa()
+
+
+def set_isa(name):
+    """Force a kernel set; ValueError if unknown or not supported by this CPU."""
+    if not isinstance(name, str):
+        raise TypeError(f"ISA name must be a str, not {type(name).__name__}")
+    _core.set_isa(name)
+
+
+def available_isas():
+    """Kernel sets this build and this CPU can run, slowest first."""
+    return [n for n in ("scalar", "avx2", "avx512") if _core.isa_supported(n)]
+
+
+attach(globals())

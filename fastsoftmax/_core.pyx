@@ -1,0 +1,157 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Thin wrappers over the C API (csrc/fastsoftmax.h).
+
+The Python layer (_api.py) has already checked dtypes and shapes, allocated the
+outputs and arranged every operand as a 2-D (rows, cols) array whose rows are
+contiguous and whose rows are any stride apart.  Each wrapper converts strides
+to elements, releases the GIL and makes one C call.
+"""
+from libc.stdint cimport int64_t
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef inline int64_t _row_stride(Py_ssize_t stride_bytes, Py_ssize_t itemsize) noexcept nogil:
+    return <int64_t>(stride_bytes // itemsize)
+
+
+cdef inline void _check(int rc, str op) except *:
+    if rc != FS_OK:
+        raise RuntimeError(f"fastsoftmax: C kernel {op} rejected its arguments (code {rc})")
+
+
+def softmax(const real[:, :] x,  # IN   (rows, cols), rows contiguous
+            real[:, :] out):     # OUT  same shape
+    cdef int rc
+    cdef int64_t n = x.shape[0], c = x.shape[1]
+    if real is float:
+        with nogil:
+            rc = fs_softmax_f32(&x[0, 0], _row_stride(x.strides[0], 4),
+                                &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+    else:
+        with nogil:
+            rc = fs_softmax_f64(&x[0, 0], _row_stride(x.strides[0], 8),
+                                &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+    _check(rc, "softmax")
+
+
+def log_softmax(const real[:, :] x,  # IN
+                real[:, :] out):     # OUT
+    cdef int rc
+    cdef int64_t n = x.shape[0], c = x.shape[1]
+    if real is float:
+        with nogil:
+            rc = fs_log_softmax_f32(&x[0, 0], _row_stride(x.strides[0], 4),
+                                    &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+    else:
+        with nogil:
+            rc = fs_log_softmax_f64(&x[0, 0], _row_stride(x.strides[0], 8),
+                                    &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+    _check(rc, "log_softmax")
+
+
+def logsumexp(const real[:, :] x,  # IN   (rows, cols), cols >= 1
+              real[::1] out):      # OUT  (rows,)
+    cdef int rc
+    cdef int64_t n = x.shape[0], c = x.shape[1]
+    if real is float:
+        with nogil:
+            rc = fs_logsumexp_f32(&x[0, 0], _row_stride(x.strides[0], 4), &out[0], n, c)
+    else:
+        with nogil:
+            rc = fs_logsumexp_f64(&x[0, 0], _row_stride(x.strides[0], 8), &out[0], n, c)
+    _check(rc, "logsumexp")
+
+
+def softmax_backward(const real[:, :] grad,  # IN
+                     const real[:, :] y,     # IN   softmax output
+                     real[:, :] out):        # OUT
+    cdef int rc
+    cdef int64_t n = grad.shape[0], c = grad.shape[1]
+    if real is float:
+        with nogil:
+            rc = fs_softmax_backward_f32(&grad[0, 0], _row_stride(grad.strides[0], 4),
+                                         &y[0, 0], _row_stride(y.strides[0], 4),
+                                         &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+    else:
+        with nogil:
+            rc = fs_softmax_backward_f64(&grad[0, 0], _row_stride(grad.strides[0], 8),
+                                         &y[0, 0], _row_stride(y.strides[0], 8),
+                                         &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+    _check(rc, "softmax_backward")
+
+
+def log_softmax_backward(const real[:, :] grad,  # IN
+                         const real[:, :] logp,  # IN   log_softmax output
+                         real[:, :] out):        # OUT
+    cdef int rc
+    cdef int64_t n = grad.shape[0], c = grad.shape[1]
+    if real is float:
+        with nogil:
+            rc = fs_log_softmax_backward_f32(&grad[0, 0], _row_stride(grad.strides[0], 4),
+                                             &logp[0, 0], _row_stride(logp.strides[0], 4),
+                                             &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+    else:
+        with nogil:
+            rc = fs_log_softmax_backward_f64(&grad[0, 0], _row_stride(grad.strides[0], 8),
+                                             &logp[0, 0], _row_stride(logp.strides[0], 8),
+                                             &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+    _check(rc, "log_softmax_backward")
+
+
+def cross_entropy(const real[:, :] x,          # IN   (rows, classes)
+                  const int64_t[::1] target,   # IN   (rows,)
+                  double[::1] loss):           # OUT  (rows,) per-sample loss
+    """Returns -1, or the first row whose target is out of range (nothing written)."""
+    cdef int64_t bad
+    cdef int64_t n = x.shape[0], c = x.shape[1]
+    if real is float:
+        with nogil:
+            bad = fs_cross_entropy_f32(&x[0, 0], _row_stride(x.strides[0], 4),
+                                       &target[0], &loss[0], n, c)
+    else:
+        with nogil:
+            bad = fs_cross_entropy_f64(&x[0, 0], _row_stride(x.strides[0], 8),
+                                       &target[0], &loss[0], n, c)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy")
+    return bad
+
+
+def cross_entropy_with_grad(const real[:, :] x,         # IN
+                            const int64_t[::1] target,  # IN
+                            double[::1] loss,           # OUT  (rows,)
+                            double scale,
+                            real[:, :] grad):           # OUT  (rows, classes); may be x
+    """Returns -1, or the first row whose target is out of range (nothing written)."""
+    cdef int64_t bad
+    cdef int64_t n = x.shape[0], c = x.shape[1]
+    if real is float:
+        with nogil:
+            bad = fs_cross_entropy_with_grad_f32(&x[0, 0], _row_stride(x.strides[0], 4),
+                                                 &target[0], &loss[0], scale,
+                                                 &grad[0, 0], _row_stride(grad.strides[0], 4), n, c)
+    else:
+        with nogil:
+            bad = fs_cross_entropy_with_grad_f64(&x[0, 0], _row_stride(x.strides[0], 8),
+                                                 &target[0], &loss[0], scale,
+                                                 &grad[0, 0], _row_stride(grad.strides[0], 8), n, c)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy_with_grad")
+    return bad
+
+
+def get_isa():
+    """Name of the kernel set in use."""
+    return fs_get_isa().decode("ascii")
+
+
+def set_isa(str name):
+    if fs_set_isa(name.encode("ascii")) != FS_OK:
+        raise ValueError(f"instruction set {name!r} is not available on this machine")
+
+
+def isa_supported(str name):
+    return bool(fs_isa_supported(name.encode("ascii")))

@@ -1,0 +1,159 @@
+"""Pure-NumPy reference of every public function, with identical signatures.
+
+Used by the tests as the oracle for the compiled kernels, and as the whole
+backend when FASTSOFTMAX_BACKEND=numpy.  It computes in float64 (long double
+inputs keep long double) and rounds once to the result dtype, so it is more
+accurate than the contract, not faster.  The algorithms are scipy.special's,
+whose non-finite semantics fastsoftmax follows.
+"""
+import numpy as np
+
+from . import _checks as ck
+from ._docs import attach
+
+__all__ = [
+    "softmax", "log_softmax", "logsumexp", "softmax_backward",
+    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+]
+
+
+def _work(arr, compute):
+    """float64 working copy (long double stays long double)."""
+    wdt = compute if compute.itemsize > 8 else np.dtype(np.float64)
+    return np.asarray(arr, dtype=wdt)
+
+
+def _finish(result, out, result_dtype):
+    if out is not None:
+        np.copyto(out, result, casting="unsafe")
+        return out
+    return np.asarray(result).astype(result_dtype, copy=False)
+
+
+def _softmax(w, axis):
+    if w.size == 0:
+        return np.empty_like(w)
+    m = np.max(w, axis=axis, keepdims=True)
+    with np.errstate(all="ignore"):
+        e = np.exp(w - m)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(w, axis):
+    if w.size == 0:
+        return np.empty_like(w)
+    m = np.max(w, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(all="ignore"):
+        shifted = w - m
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _logsumexp(w, axis, keepdims):
+    n = w.size if axis is None else w.shape[axis]
+    shape = ck.reduced_shape(w.shape, axis, keepdims)
+    if n == 0:
+        return np.full(shape, -np.inf, dtype=w.dtype)
+    m = np.max(w, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(all="ignore"):
+        s = np.sum(np.exp(w - m), axis=axis, keepdims=True)
+        r = np.log(s) + m
+    return r.reshape(shape)
+
+
+def softmax(x, axis=-1, *, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    ax = ck.check_axis(axis, a.ndim)
+    if out is not None:
+        ck.check_out(out, a.shape, result)
+    return _finish(_softmax(_work(a, compute), ax), out, result)
+
+
+def log_softmax(x, axis=-1, *, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    ax = ck.check_axis(axis, a.ndim)
+    if out is not None:
+        ck.check_out(out, a.shape, result)
+    return _finish(_log_softmax(_work(a, compute), ax), out, result)
+
+
+def logsumexp(x, axis=-1, *, keepdims=False, out=None):
+    a, compute, result = ck.as_real_array(x, "x")
+    ax = ck.check_axis(axis, a.ndim)
+    shape = ck.reduced_shape(a.shape, ax, keepdims)
+    if out is not None:
+        ck.check_out(out, shape, result)
+    r = _finish(_logsumexp(_work(a, compute), ax, keepdims), out, result)
+    return r[()] if (out is None and r.ndim == 0) else r
+
+
+def softmax_backward(grad, y, axis=-1, *, out=None):
+    (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
+    ck.check_same_shape(g, yy, "grad", "y")
+    ax = ck.check_axis(axis, g.ndim)
+    if out is not None:
+        ck.check_out(out, g.shape, result)
+    gw, yw = _work(g, compute), _work(yy, compute)
+    if gw.size == 0:
+        return _finish(np.empty_like(gw), out, result)
+    dot = np.sum(gw * yw, axis=ax, keepdims=True)
+    return _finish(yw * (gw - dot), out, result)
+
+
+def log_softmax_backward(grad, logp, axis=-1, *, out=None):
+    (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
+    ck.check_same_shape(g, lp, "grad", "logp")
+    ax = ck.check_axis(axis, g.ndim)
+    if out is not None:
+        ck.check_out(out, g.shape, result)
+    gw, lw = _work(g, compute), _work(lp, compute)
+    if gw.size == 0:
+        return _finish(np.empty_like(gw), out, result)
+    with np.errstate(all="ignore"):
+        r = gw - np.exp(lw) * np.sum(gw, axis=ax, keepdims=True)
+    return _finish(r, out, result)
+
+
+def _ce_prepare(logits, target, axis, reduction):
+    ck.check_reduction(reduction)
+    a, compute, result = ck.as_real_array(logits, "logits")
+    ax = ck.check_class_axis(a, axis)
+    n_classes = a.shape[ax]
+    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
+    t = ck.as_targets(target, sample_shape)
+    bad = ck.first_bad_target(t, n_classes)
+    if bad >= 0:
+        raise ck.target_error(t, bad, n_classes)
+    return a, _work(a, compute), t, ax, sample_shape, result
+
+
+def _per_sample_loss(w, t, ax):
+    idx = np.expand_dims(t.astype(np.intp), ax)
+    zt = np.take_along_axis(w, idx, axis=ax).squeeze(ax)
+    with np.errstate(all="ignore"):
+        return _logsumexp(w, ax, keepdims=False) - zt
+
+
+def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
+    _, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
+    loss = _per_sample_loss(w, t, ax)
+    return ck.finish_loss(np.asarray(loss, np.float64).reshape(-1), reduction, sample_shape, result)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None):
+    a, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
+    if grad_out is not None:
+        ck.check_out(grad_out, a.shape, result, name="grad_out")
+    loss = _per_sample_loss(w, t, ax)
+    grad = _softmax(w, ax)
+    if grad.size:
+        idx = np.expand_dims(t.astype(np.intp), ax)
+        picked = np.take_along_axis(grad, idx, axis=ax)
+        np.put_along_axis(grad, idx, picked - 1.0, axis=ax)
+        grad *= ck.grad_scale(reduction, ck.prod(sample_shape))
+    loss = ck.finish_loss(np.asarray(loss, np.float64).reshape(-1), reduction, sample_shape, result)
+    return loss, _finish(grad, grad_out, result)
+
+
+attach(globals())
