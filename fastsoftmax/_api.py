@@ -68,7 +68,14 @@ def _direct_target(out, axis, compute, operands):
     """
     if out is None or out.dtype != compute:
         return None
-    v = _rows_view(_moved(out, axis))
+    if axis is None:   # flattening must be a view, or the kernel would write a copy
+        try:
+            moved = out.reshape(-1, copy=False)
+        except ValueError:
+            return None
+    else:
+        moved = _moved(out, axis)
+    v = _rows_view(moved)
     if v is None:
         return None
     for op in operands:

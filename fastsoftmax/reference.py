@@ -129,10 +129,18 @@ def _ce_prepare(logits, target, axis, reduction):
 
 
 def _per_sample_loss(w, t, ax):
+    """(m - z_t) + log(sum(exp(z - m))): no rounding at the logits' magnitude.
+
+    A non-finite max is replaced by 0, which gives scipy's logsumexp
+    semantics (+inf, -inf, NaN) for those rows.
+    """
     idx = np.expand_dims(t.astype(np.intp), ax)
     zt = np.take_along_axis(w, idx, axis=ax).squeeze(ax)
+    m = np.max(w, axis=ax, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
     with np.errstate(all="ignore"):
-        return _logsumexp(w, ax, keepdims=False) - zt
+        s = np.sum(np.exp(w - m), axis=ax)
+        return (m.squeeze(ax) - zt) + np.log(s)
 
 
 def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
