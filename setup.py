@@ -16,6 +16,13 @@ from setuptools import Extension, setup
 
 sources = ["fastsoftmax/_core.pyx", "csrc/dispatch.c", "csrc/kernels_scalar.c"]
 define_macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
+
+# SIMD kernel sets: x86-64 with gcc/clang only (they use target pragmas and
+# <cpuid.h>); every other platform builds the portable set alone.
+X86_64 = platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
+if X86_64 and os.environ.get("FASTSOFTMAX_NO_SIMD") != "1":
+    sources += ["csrc/kernels_avx2.c", "csrc/kernels_avx512.c"]
+    define_macros += [("FS_HAVE_AVX2", "1"), ("FS_HAVE_AVX512", "1")]
 compile_args = []
 link_args = []
 

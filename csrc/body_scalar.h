@@ -29,6 +29,12 @@
 #ifndef FS_BODY_SCALAR_COMMON
 #define FS_BODY_SCALAR_COMMON
 #define FS_BLOCK 512
+/* SIMD files instantiate this body as their fallback and use only part of it. */
+#if defined(__GNUC__)
+#define FS_UNUSED __attribute__((unused))
+#else
+#define FS_UNUSED
+#endif
 
 /* Neumaier compensated sum. */
 typedef struct { double s, c; } fs_acc;
@@ -45,7 +51,7 @@ static inline double fs_acc_value(const fs_acc *a) {
 #endif
 
 /* Max of a row; NaN if any element is NaN. */
-static double FS_FN(row_max)(const FS_T *x, int64_t n) {
+FS_UNUSED static double FS_FN(row_max)(const FS_T *x, int64_t n) {
     double m = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double v = (double)x[i];
@@ -56,20 +62,20 @@ static double FS_FN(row_max)(const FS_T *x, int64_t n) {
 }
 
 /* sum(exp(x - m)) for finite m. */
-static double FS_FN(row_sumexp)(const FS_T *x, int64_t n, double m) {
+FS_UNUSED static double FS_FN(row_sumexp)(const FS_T *x, int64_t n, double m) {
     fs_acc acc = {0.0, 0.0};
     for (int64_t i = 0; i < n; i++) fs_acc_add(&acc, exp((double)x[i] - m));
     return fs_acc_value(&acc);
 }
 
-static void FS_FN(fill)(FS_T *y, int64_t n, double v) {
+FS_UNUSED static void FS_FN(fill)(FS_T *y, int64_t n, double v) {
     for (int64_t i = 0; i < n; i++) y[i] = (FS_T)v;
 }
 
 /* Online (max, sum of exp) in one read: blocks of FS_BLOCK stay in L1.
  * On return *m is the row max (NaN if any NaN) and *s = sum(exp(x - m)) when
  * m is finite (undefined otherwise). */
-static void FS_FN(row_online_max_sum)(const FS_T *x, int64_t n, double *m_out, double *s_out) {
+FS_UNUSED static void FS_FN(row_online_max_sum)(const FS_T *x, int64_t n, double *m_out, double *s_out) {
     double m = -INFINITY;
     fs_acc acc = {0.0, 0.0};
     for (int64_t b = 0; b < n; b += FS_BLOCK) {
@@ -98,7 +104,7 @@ static inline double FS_FN(lse_from)(double m, double s) {
     return m + log(s);
 }
 
-static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+FS_UNUSED static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
                                 int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         double m = FS_FN(row_max)(x, n_cols);
@@ -117,7 +123,7 @@ static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
     }
 }
 
-static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+FS_UNUSED static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
                                     int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         double m = FS_FN(row_max)(x, n_cols);
@@ -135,7 +141,7 @@ static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t 
     }
 }
 
-static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
+FS_UNUSED static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
                                   int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         double m = FS_FN(row_max)(x, n_cols);
@@ -144,7 +150,7 @@ static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
     }
 }
 
-static void FS_FN(softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *y, int64_t ys,
+FS_UNUSED static void FS_FN(softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *y, int64_t ys,
                                          FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, g += gs, y += ys, out += os) {
         fs_acc acc = {0.0, 0.0};
@@ -155,7 +161,7 @@ static void FS_FN(softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *
     }
 }
 
-static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *lp, int64_t ls,
+FS_UNUSED static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *lp, int64_t ls,
                                              FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, g += gs, lp += ls, out += os) {
         fs_acc acc = {0.0, 0.0};
@@ -166,7 +172,7 @@ static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS
     }
 }
 
-static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+FS_UNUSED static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,
                                       double *loss, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         double m, s;
@@ -177,7 +183,7 @@ static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *
     }
 }
 
-static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+FS_UNUSED static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
                                                 double *loss, double scale, FS_T *grad,
                                                 int64_t gs, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
@@ -197,6 +203,11 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
             grad[i] = (FS_T)((i == t ? p - 1.0 : p) * scale);
         }
     }
+}
+
+/* y = exp(x) elementwise: the kernel set's exp, exposed for its own tests. */
+FS_UNUSED static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (FS_T)exp((double)x[i]);
 }
 
 #undef FS_FN

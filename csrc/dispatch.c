@@ -203,6 +203,13 @@ static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_
         fs_table()->cross_entropy_with_grad_##SFX(x, xs, target, loss, scale, grad, gs,  \
                                                   n_rows, n_cols);                       \
         return FS_TARGETS_OK;                                                            \
+    }                                                                                    \
+    int fs_exp_##SFX(const T *x, T *y, int64_t n) {                                      \
+        if (n < 0) return FS_EINVAL;                                                     \
+        if (n == 0) return FS_OK;                                                        \
+        if (!x || !y) return FS_EINVAL;                                                  \
+        fs_table()->exp_##SFX(x, y, n);                                                  \
+        return FS_OK;                                                                    \
     }
 
 #include <math.h>

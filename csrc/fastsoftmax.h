@@ -87,6 +87,11 @@ int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t x_stride,
                                        double grad_scale, double *grad, int64_t grad_stride,
                                        int64_t n_rows, int64_t n_cols);
 
+/* ---- the kernel set's exp, for tests and benchmarks ---------------------- */
+/* y[i] = exp(x[i]) with the active kernel set's exp (libm on the portable set). */
+int fs_exp_f32(const float *x, float *y, int64_t n);
+int fs_exp_f64(const double *x, double *y, int64_t n);
+
 /* ---- instruction-set dispatch ------------------------------------------- */
 /* Name of the kernel set in use ("scalar", "avx2", "avx512").  The choice is
  * made once, on first use: the FASTSOFTMAX_ISA environment variable if set

@@ -21,6 +21,7 @@
                                          int64_t n_rows, int64_t n_cols);         \
     typedef void (*fs_ce_##SFX##_fn)(const T *x, int64_t xs, const int64_t *target, \
                                      double *loss, int64_t n_rows, int64_t n_cols); \
+    typedef void (*fs_map_##SFX##_fn)(const T *x, T *y, int64_t n);                \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \
                                           double grad_scale, T *grad, int64_t gs, \
@@ -36,7 +37,8 @@ FS_KERNEL_TYPES(double, f64)
     fs_binary_##SFX##_fn softmax_backward_##SFX;       \
     fs_binary_##SFX##_fn log_softmax_backward_##SFX;   \
     fs_ce_##SFX##_fn cross_entropy_##SFX;              \
-    fs_ce_grad_##SFX##_fn cross_entropy_with_grad_##SFX;
+    fs_ce_grad_##SFX##_fn cross_entropy_with_grad_##SFX; \
+    fs_map_##SFX##_fn exp_##SFX;
 
 typedef struct fs_kernel_table {
     const char *name;
@@ -52,7 +54,8 @@ typedef struct fs_kernel_table {
     .softmax_backward_##SFX = softmax_backward_rows_##ISA##_##SFX, \
     .log_softmax_backward_##SFX = log_softmax_backward_rows_##ISA##_##SFX, \
     .cross_entropy_##SFX = cross_entropy_rows_##ISA##_##SFX, \
-    .cross_entropy_with_grad_##SFX = cross_entropy_with_grad_rows_##ISA##_##SFX,
+    .cross_entropy_with_grad_##SFX = cross_entropy_with_grad_rows_##ISA##_##SFX, \
+    .exp_##SFX = exp_array_##ISA##_##SFX,
 
 extern const fs_kernel_table fs_kernels_scalar;
 

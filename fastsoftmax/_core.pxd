@@ -31,6 +31,9 @@ cdef extern from "fastsoftmax.h" nogil:
                                            double *loss, double scale, double *grad, int64_t gs,
                                            int64_t n_rows, int64_t n_cols)
 
+    int fs_exp_f32(const float *x, float *y, int64_t n)
+    int fs_exp_f64(const double *x, double *y, int64_t n)
+
     const char *fs_get_isa()
     int fs_set_isa(const char *name)
     int fs_isa_supported(const char *name)

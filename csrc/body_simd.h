@@ -1,0 +1,335 @@
+/* body_simd.h -- the SIMD algorithm body, included by kernels_<isa>.c once
+ * per dtype with FS_T, FS_SFX, FS_IS_F32, FS_ISA and FS_FALLBACK (the suffix
+ * under which body_scalar.h was instantiated in the same file).
+ *
+ * Design (passes over memory, chosen per op):
+ *   - softmax, rows <= FS_L2_ROW_BYTES: pass 1 vector max; pass 2 exp(x - max)
+ *     stored into y and summed; pass 3 y *= 1/sum.  x is read from DRAM once,
+ *     y is written once; passes 2-3 hit L2.
+ *   - softmax, larger rows: two passes.  Pass 1 is an online max-and-sum in
+ *     blocks of FS_BLOCK elements (block max in L1, rescale the running sum
+ *     when the max grows, then the block's exps); pass 2 recomputes exp and
+ *     writes y: two reads and one write, no re-read of y.
+ *   - log_softmax, logsumexp, cross_entropy: the same online pass (ONE read
+ *     of x for the reduction), then log_softmax writes (x - max) - log(sum)
+ *     and cross_entropy_with_grad writes the gradient in one more pass.
+ *   - backward ops: one reduction pass (sum of g*y, or of g), one write pass.
+ * Accuracy:
+ *   - Sums: vector accumulators in the data type over one block (each lane
+ *     adds <= FS_BLOCK / (2 * VL) terms), block totals widened to double and
+ *     added with Neumaier compensation: the error does not grow with n.
+ *   - float32 shift: x - max rounds by up to 0.5 ulp(|x - max|), which at
+ *     |x - max| ~ 64 is 3.8e-6 relative in exp -- beyond the 2e-6 contract.
+ *     Where exp values are OUTPUT (softmax, CE gradient), the rounding error
+ *     of the shift is recovered exactly (Knuth's TwoSum) and applied as
+ *     exp(d + err) = exp(d) * (1 + err).  Inputs are first clamped to
+ *     max - 110, whose exp is 0 anyway, so -inf inputs stay finite there.
+ *   - exp: exp_simd.h, <= 2 ulp.
+ *   - Rows whose max is not finite (NaN-only, all -inf, any +inf) go to the
+ *     portable body, which implements scipy's rules; NaN among finite values
+ *     makes the sum NaN, and the row is then filled with NaN.
+ */
+#include <math.h>
+
+#define FS_CAT2_(a, b) a##_##b
+#define FS_CAT2(a, b) FS_CAT2_(a, b)
+#define FS_CAT_(a, b, c) a##_##b##_##c
+#define FS_CAT(a, b, c) FS_CAT_(a, b, c)
+#define FS_FN(op) FS_CAT(op, FS_ISA, FS_SFX)
+#define FS_FB(op) FS_CAT(op, FS_FALLBACK, FS_SFX)
+#define VOP(op) FS_CAT2(v##op, FS_SFX)
+#define vec FS_CAT2(vec, FS_SFX)
+#define VL FS_CAT2(FS_VL, FS_SFX)
+
+#ifndef FS_L2_ROW_BYTES
+#define FS_L2_ROW_BYTES (256 * 1024)
+#endif
+
+#include "exp_simd.h"
+
+/* max ignoring NaN (the argument order keeps the accumulator on NaN) */
+static inline FS_T FS_FN(vrow_max)(const FS_T *x, int64_t n) {
+    vec m0 = VOP(set1)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 4 * VL <= n; i += 4 * VL) {
+        m0 = VOP(max)(VOP(load)(x + i), m0);
+        m1 = VOP(max)(VOP(load)(x + i + VL), m1);
+        m2 = VOP(max)(VOP(load)(x + i + 2 * VL), m2);
+        m3 = VOP(max)(VOP(load)(x + i + 3 * VL), m3);
+    }
+    for (; i + VL <= n; i += VL) m0 = VOP(max)(VOP(load)(x + i), m0);
+    if (i < n) m1 = VOP(max)(VOP(loadp)(x + i, n - i, -INFINITY), m1);
+    return VOP(hmax)(VOP(max)(VOP(max)(m0, m1), VOP(max)(m2, m3)));
+}
+
+/* sum(exp(x - m)) over at most FS_BLOCK elements (no output: no shift correction) */
+static inline double FS_FN(vblock_sumexp)(const FS_T *x, int64_t n, vec vm) {
+    vec s0 = VOP(set1)(0), s1 = s0;
+    int64_t i = 0;
+    for (; i + 2 * VL <= n; i += 2 * VL) {
+        s0 = VOP(add)(s0, FS_FN(vexp)(VOP(sub)(VOP(load)(x + i), vm)));
+        s1 = VOP(add)(s1, FS_FN(vexp)(VOP(sub)(VOP(load)(x + i + VL), vm)));
+    }
+    for (; i + VL <= n; i += VL) s0 = VOP(add)(s0, FS_FN(vexp)(VOP(sub)(VOP(load)(x + i), vm)));
+    if (i < n) s1 = VOP(add)(s1, FS_FN(vexp)(VOP(sub)(VOP(loadp)(x + i, n - i, -INFINITY), vm)));
+    return VOP(hsum)(VOP(add)(s0, s1));
+}
+
+static int FS_FN(block_has_nan)(const FS_T *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] != x[i]) return 1;
+    return 0;
+}
+
+/* Online max and sum of exp in one read.  Returns 0 when the row needs the
+ * portable body (max not finite, or NaN where no finite value preceded). */
+static int FS_FN(vonline)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) {
+    FS_T m = -INFINITY;
+    fs_acc acc = {0.0, 0.0};
+    for (int64_t b = 0; b < n; b += FS_BLOCK) {
+        int64_t len = n - b < FS_BLOCK ? n - b : FS_BLOCK;
+        FS_T bm = FS_FN(vrow_max)(x + b, len);
+        if (bm > m) {
+            if (bm == INFINITY) return 0;
+            double f = exp((double)m - (double)bm);
+            acc.s *= f;
+            acc.c *= f;
+            m = bm;
+        }
+        if (m == -INFINITY) {               /* nothing finite yet: look for NaN */
+            if (FS_FN(block_has_nan)(x + b, len)) return 0;
+            continue;
+        }
+        fs_acc_add(&acc, FS_FN(vblock_sumexp)(x + b, len, VOP(set1)(m)));
+    }
+    if (m == -INFINITY) return 0;
+    *m_out = m;
+    *s_out = fs_acc_value(&acc);
+    return 1;
+}
+
+/* exp(x - m) for OUTPUT: float32 recovers the rounding error of the shift. */
+static inline vec FS_FN(vexp_shift)(vec xv, vec vm, vec vnegm, vec vlo) {
+#if FS_IS_F32
+    xv = VOP(max)(vlo, xv);                       /* -inf -> m - 110; NaN kept */
+    vec d = VOP(sub)(xv, vm);                     /* TwoSum(x, -m) = d + err */
+    vec bp = VOP(sub)(d, xv);
+    vec ap = VOP(sub)(d, bp);
+    vec err = VOP(add)(VOP(sub)(xv, ap), VOP(sub)(vnegm, bp));
+    vec e = FS_FN(vexp)(d);
+    return VOP(fma)(e, err, e);
+#else
+    (void)vnegm;
+    (void)vlo;
+    return FS_FN(vexp)(VOP(sub)(xv, vm));
+#endif
+}
+
+#define FS_SHIFT_CONSTS(m)                    \
+    vec vm = VOP(set1)(m);                    \
+    vec vnegm = VOP(set1)(-(m));              \
+    vec vlo = VOP(set1)((FS_T)((m) - 110));
+
+/* y = exp(x - m), returns the sum (blocked, compensated) */
+static double FS_FN(vexp_store_sum)(const FS_T *x, FS_T *y, int64_t n, FS_T m) {
+    FS_SHIFT_CONSTS(m)
+    fs_acc acc = {0.0, 0.0};
+    for (int64_t b = 0; b < n; b += FS_BLOCK) {
+        int64_t len = n - b < FS_BLOCK ? n - b : FS_BLOCK;
+        const FS_T *xb = x + b;
+        FS_T *yb = y + b;
+        vec s0 = VOP(set1)(0), s1 = s0;
+        int64_t i = 0;
+        for (; i + 2 * VL <= len; i += 2 * VL) {
+            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm, vlo);
+            vec e1 = FS_FN(vexp_shift)(VOP(load)(xb + i + VL), vm, vnegm, vlo);
+            VOP(store)(yb + i, e0);
+            VOP(store)(yb + i + VL, e1);
+            s0 = VOP(add)(s0, e0);
+            s1 = VOP(add)(s1, e1);
+        }
+        for (; i + VL <= len; i += VL) {
+            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm, vlo);
+            VOP(store)(yb + i, e0);
+            s0 = VOP(add)(s0, e0);
+        }
+        if (i < len) {
+            vec e1 = FS_FN(vexp_shift)(VOP(loadp)(xb + i, len - i, -INFINITY), vm, vnegm, vlo);
+            VOP(storep)(yb + i, e1, len - i);
+            s1 = VOP(add)(s1, e1);
+        }
+        fs_acc_add(&acc, VOP(hsum)(VOP(add)(s0, s1)));
+    }
+    return fs_acc_value(&acc);
+}
+
+static void FS_FN(vscale)(FS_T *y, int64_t n, FS_T a) {
+    vec va = VOP(set1)(a);
+    int64_t i = 0;
+    for (; i + VL <= n; i += VL) VOP(store)(y + i, VOP(mul)(VOP(load)(y + i), va));
+    if (i < n) VOP(storep)(y + i, VOP(mul)(VOP(loadp)(y + i, n - i, 0), va), n - i);
+}
+
+/* y = exp(x - m) * a */
+static void FS_FN(vwrite_exp_scaled)(const FS_T *x, FS_T *y, int64_t n, FS_T m, FS_T a) {
+    FS_SHIFT_CONSTS(m)
+    vec va = VOP(set1)(a);
+    int64_t i = 0;
+    for (; i + VL <= n; i += VL)
+        VOP(store)(y + i, VOP(mul)(FS_FN(vexp_shift)(VOP(load)(x + i), vm, vnegm, vlo), va));
+    if (i < n)
+        VOP(storep)(y + i, VOP(mul)(FS_FN(vexp_shift)(VOP(loadp)(x + i, n - i, -INFINITY),
+                                                      vm, vnegm, vlo), va), n - i);
+}
+
+static void FS_FN(vfill)(FS_T *y, int64_t n, FS_T v) {
+    for (int64_t i = 0; i < n; i++) y[i] = v;
+}
+
+static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                int64_t n_rows, int64_t n_cols) {
+    int in_cache = (uint64_t)n_cols * sizeof(FS_T) <= FS_L2_ROW_BYTES;
+    for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
+        FS_T m;
+        double s;
+        if (in_cache) {
+            m = FS_FN(vrow_max)(x, n_cols);
+            if (!isfinite(m)) { FS_FB(softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
+            s = FS_FN(vexp_store_sum)(x, y, n_cols, m);
+            if (s != s) { FS_FN(vfill)(y, n_cols, NAN); continue; }
+            FS_FN(vscale)(y, n_cols, (FS_T)(1.0 / s));
+        } else {
+            if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
+            if (s != s) { FS_FN(vfill)(y, n_cols, NAN); continue; }
+            FS_FN(vwrite_exp_scaled)(x, y, n_cols, m, (FS_T)(1.0 / s));
+        }
+    }
+}
+
+static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                    int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
+        FS_T m;
+        double s;
+        if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(log_softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
+        if (s != s) { FS_FN(vfill)(y, n_cols, NAN); continue; }
+        vec vm = VOP(set1)(m), vls = VOP(set1)((FS_T)log(s));
+        int64_t i = 0;
+        for (; i + VL <= n_cols; i += VL)
+            VOP(store)(y + i, VOP(sub)(VOP(sub)(VOP(load)(x + i), vm), vls));
+        if (i < n_cols)
+            VOP(storep)(y + i, VOP(sub)(VOP(sub)(VOP(loadp)(x + i, n_cols - i, 0), vm), vls), n_cols - i);
+    }
+}
+
+static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
+                                  int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, x += xs) {
+        FS_T m;
+        double s;
+        if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(logsumexp_rows)(x, 0, out + r, 1, n_cols); continue; }
+        out[r] = (FS_T)((double)m + log(s));
+    }
+}
+
+/* sum(a * b) (b == NULL: sum(a)), blocked and compensated */
+static double FS_FN(vdot)(const FS_T *a, const FS_T *b, int64_t n) {
+    fs_acc acc = {0.0, 0.0};
+    vec one = VOP(set1)(1);
+    for (int64_t blk = 0; blk < n; blk += FS_BLOCK) {
+        int64_t len = n - blk < FS_BLOCK ? n - blk : FS_BLOCK;
+        const FS_T *ab = a + blk;
+        const FS_T *bb = b ? b + blk : NULL;
+        vec s0 = VOP(set1)(0), s1 = s0;
+        int64_t i = 0;
+        for (; i + 2 * VL <= len; i += 2 * VL) {
+            s0 = VOP(fma)(VOP(load)(ab + i), bb ? VOP(load)(bb + i) : one, s0);
+            s1 = VOP(fma)(VOP(load)(ab + i + VL), bb ? VOP(load)(bb + i + VL) : one, s1);
+        }
+        for (; i < len; i += VL) {
+            int64_t k = len - i < VL ? len - i : VL;
+            s0 = VOP(fma)(VOP(loadp)(ab + i, k, 0), bb ? VOP(loadp)(bb + i, k, 0) : one, s0);
+        }
+        fs_acc_add(&acc, VOP(hsum)(VOP(add)(s0, s1)));
+    }
+    return fs_acc_value(&acc);
+}
+
+static void FS_FN(softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *y, int64_t ys,
+                                         FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, g += gs, y += ys, out += os) {
+        vec vdot = VOP(set1)((FS_T)FS_FN(vdot)(g, y, n_cols));
+        int64_t i = 0;
+        for (; i + VL <= n_cols; i += VL)
+            VOP(store)(out + i, VOP(mul)(VOP(load)(y + i), VOP(sub)(VOP(load)(g + i), vdot)));
+        if (i < n_cols) {
+            int64_t k = n_cols - i;
+            VOP(storep)(out + i, VOP(mul)(VOP(loadp)(y + i, k, 0), VOP(sub)(VOP(loadp)(g + i, k, 0), vdot)), k);
+        }
+    }
+}
+
+static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *lp, int64_t ls,
+                                             FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, g += gs, lp += ls, out += os) {
+        vec vneg = VOP(set1)((FS_T)-FS_FN(vdot)(g, NULL, n_cols));
+        int64_t i = 0;
+        for (; i + VL <= n_cols; i += VL)
+            VOP(store)(out + i, VOP(fma)(FS_FN(vexp)(VOP(load)(lp + i)), vneg, VOP(load)(g + i)));
+        if (i < n_cols) {
+            int64_t k = n_cols - i;
+            VOP(storep)(out + i, VOP(fma)(FS_FN(vexp)(VOP(loadp)(lp + i, k, -INFINITY)), vneg,
+                                          VOP(loadp)(g + i, k, 0)), k);
+        }
+    }
+}
+
+static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+                                      double *loss, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, x += xs) {
+        FS_T m;
+        double s;
+        if (!FS_FN(vonline)(x, n_cols, &m, &s)) {
+            FS_FB(cross_entropy_rows)(x, 0, target + r, loss + r, 1, n_cols);
+            continue;
+        }
+        loss[r] = ((double)m - (double)x[target[r]]) + log(s);
+    }
+}
+
+static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+                                                double *loss, double scale, FS_T *grad,
+                                                int64_t gs, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
+        FS_T m;
+        double s;
+        if (!FS_FN(vonline)(x, n_cols, &m, &s)) {
+            FS_FB(cross_entropy_with_grad_rows)(x, 0, target + r, loss + r, scale, grad, 0, 1, n_cols);
+            continue;
+        }
+        int64_t t = target[r];
+        double xt = (double)x[t];          /* read before grad (maybe == x) is written */
+        loss[r] = ((double)m - xt) + log(s);
+        if (s != s) { FS_FN(vfill)(grad, n_cols, NAN); continue; }
+        double inv = 1.0 / s;
+        FS_FN(vwrite_exp_scaled)(x, grad, n_cols, m, (FS_T)(inv * scale));
+        grad[t] = (FS_T)((exp(xt - (double)m) * inv - 1.0) * scale);
+    }
+}
+
+/* y = exp(x) elementwise: the kernel set's exp, exposed for its own tests. */
+static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + VL <= n; i += VL) VOP(store)(y + i, FS_FN(vexp)(VOP(load)(x + i)));
+    if (i < n) VOP(storep)(y + i, FS_FN(vexp)(VOP(loadp)(x + i, n - i, 0)), n - i);
+}
+
+#undef FS_FN
+#undef FS_FB
+#undef VOP
+#undef vec
+#undef VL
+#undef FS_CAT
+#undef FS_CAT_
+#undef FS_CAT2
+#undef FS_CAT2_

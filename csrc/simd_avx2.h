@@ -1,0 +1,98 @@
+/* simd_avx2.h -- vector primitives for the AVX2 + FMA kernel set.
+ * Same names and contracts as simd_avx512.h.  Included only by
+ * kernels_avx2.c, after its target pragma. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#define FS_VL_f32 8
+#define FS_VL_f64 4
+typedef __m256 vec_f32;
+typedef __m256d vec_f64;
+
+static inline __m256i fs_mask32(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline __m256i fs_mask64(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+/* float32 */
+static inline vec_f32 vload_f32(const float *p) { return _mm256_loadu_ps(p); }
+static inline vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
+    __m256i m = fs_mask32(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+static inline void vstore_f32(float *p, vec_f32 v) { _mm256_storeu_ps(p, v); }
+static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) { _mm256_maskstore_ps(p, fs_mask32(n), v); }
+static inline vec_f32 vset1_f32(float a) { return _mm256_set1_ps(a); }
+static inline vec_f32 vadd_f32(vec_f32 a, vec_f32 b) { return _mm256_add_ps(a, b); }
+static inline vec_f32 vsub_f32(vec_f32 a, vec_f32 b) { return _mm256_sub_ps(a, b); }
+static inline vec_f32 vmul_f32(vec_f32 a, vec_f32 b) { return _mm256_mul_ps(a, b); }
+static inline vec_f32 vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec_f32 vmax_f32(vec_f32 a, vec_f32 b) { return _mm256_max_ps(a, b); }
+static inline vec_f32 vmin_f32(vec_f32 a, vec_f32 b) { return _mm256_min_ps(a, b); }
+static inline vec_f32 vround_f32(vec_f32 a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+/* p * 2^n for integral n in [-150, 128]: two exact power-of-two factors, so
+ * subnormal results are rounded once and overflow gives inf. */
+static inline vec_f32 vscale2n_f32(vec_f32 p, vec_f32 n) {
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+static inline double fs_hsum4d(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline double vhsum_f32(vec_f32 v) {
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    return fs_hsum4d(_mm256_add_pd(lo, hi));
+}
+static inline float vhmax_f32(vec_f32 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+/* float64 */
+static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }
+static inline vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
+    __m256i m = fs_mask64(n);
+    return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
+}
+static inline void vstore_f64(double *p, vec_f64 v) { _mm256_storeu_pd(p, v); }
+static inline void vstorep_f64(double *p, vec_f64 v, int64_t n) { _mm256_maskstore_pd(p, fs_mask64(n), v); }
+static inline vec_f64 vset1_f64(double a) { return _mm256_set1_pd(a); }
+static inline vec_f64 vadd_f64(vec_f64 a, vec_f64 b) { return _mm256_add_pd(a, b); }
+static inline vec_f64 vsub_f64(vec_f64 a, vec_f64 b) { return _mm256_sub_pd(a, b); }
+static inline vec_f64 vmul_f64(vec_f64 a, vec_f64 b) { return _mm256_mul_pd(a, b); }
+static inline vec_f64 vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c) { return _mm256_fmadd_pd(a, b, c); }
+static inline vec_f64 vmax_f64(vec_f64 a, vec_f64 b) { return _mm256_max_pd(a, b); }
+static inline vec_f64 vmin_f64(vec_f64 a, vec_f64 b) { return _mm256_min_pd(a, b); }
+static inline vec_f64 vround_f64(vec_f64 a) {
+    return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+/* p * 2^n for integral n in [-1076, 1024]; the exponent bits are built with the
+ * 2^52 + 2^51 rounding constant (AVX2 has no double -> int64 conversion). */
+static inline __m256d fs_pow2_f64(__m256i n) {   /* n as int64 lanes, in [-1022, 1023] */
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n, _mm256_set1_epi64x(1023)), 52));
+}
+static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) {
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0);   /* 2^52 + 2^51 */
+    __m256d h = _mm256_round_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256d h2 = _mm256_sub_pd(n, h);
+    __m256i n1 = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(h, magic)), _mm256_castpd_si256(magic));
+    __m256i n2 = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(h2, magic)), _mm256_castpd_si256(magic));
+    return _mm256_mul_pd(_mm256_mul_pd(p, fs_pow2_f64(n1)), fs_pow2_f64(n2));
+}
+static inline double vhsum_f64(vec_f64 v) { return fs_hsum4d(v); }
+static inline double vhmax_f64(vec_f64 v) {
+    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+}

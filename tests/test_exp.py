@@ -1,0 +1,70 @@
+"""The kernel sets' exp: <= 2 ulp over a dense sweep of the finite range, exact
+underflow to +0, -inf -> 0, +inf and overflow -> +inf, NaN -> NaN (exp_simd.h)."""
+import numpy as np
+import pytest
+
+import fastsoftmax as fs
+
+if fs.backend != "c":
+    pytest.skip("the kernel exp exists only in the compiled backend", allow_module_level=True)
+
+from fastsoftmax import _core  # noqa: E402
+
+WIDE = np.longdouble
+
+
+def kernel_exp(x):
+    y = np.empty_like(x)
+    _core.exp(np.ascontiguousarray(x), y)
+    return y
+
+
+def ulp_error(y, exact, dtype):
+    """|y - exact| in units of the spacing of the dtype at exact (subnormal grid included)."""
+    fin = np.isfinite(exact) & (exact <= np.finfo(dtype).max)
+    ref = exact[fin].astype(dtype)
+    spacing = np.spacing(np.abs(ref)).astype(WIDE)
+    return np.abs(y[fin].astype(WIDE) - exact[fin]) / spacing
+
+
+SWEEPS = {
+    np.float32: (-103.97, 88.72, 1 << 22),
+    np.float64: (-745.1, 709.78, 1 << 20),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_exp_ulp_bound_dense_sweep(isa, dtype):
+    lo, hi, n = SWEEPS[dtype]
+    rng = np.random.default_rng(0)
+    x = np.concatenate([
+        np.linspace(lo, hi, n, dtype=np.float64),
+        rng.uniform(-1, 1, n // 4) * 0.35,                  # the reduced range itself
+        rng.uniform(lo, hi, n // 4),
+    ]).astype(dtype)
+    y = kernel_exp(x)
+    exact = np.exp(x.astype(WIDE))
+    err = ulp_error(y, exact, dtype)
+    worst = int(np.argmax(err))
+    assert err.max() <= 2.0, (f"isa={isa} dtype={np.dtype(dtype)}: {float(err.max()):.2f} ulp "
+                              f"at x={x[np.isfinite(exact)][worst]!r}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_exp_special_values(isa, dtype):
+    info = np.finfo(dtype)
+    under = -104.0 if dtype == np.float32 else -746.0
+    x = np.array([-np.inf, np.inf, np.nan, 0.0, -0.0, under, under * 10, -info.max,
+                  info.max, 1000.0, 1.0, -1.0], dtype=dtype)
+    y = kernel_exp(x)
+    assert y[0] == 0 and not np.signbit(y[0]), isa
+    assert y[1] == np.inf, isa
+    assert np.isnan(y[2]), isa
+    assert y[3] == 1 and y[4] == 1, isa
+    assert y[5] == 0 and y[6] == 0 and y[7] == 0, isa
+    assert y[8] == np.inf and y[9] == np.inf, isa
+    assert abs(y[10] - np.e) <= 2 * np.spacing(dtype(np.e)), isa
+    # odd lengths exercise the masked tails
+    for n in range(1, 40):
+        xs = np.linspace(-5, 5, n).astype(dtype)
+        assert np.allclose(kernel_exp(xs), np.exp(xs), rtol=4 * info.eps, atol=0), (isa, n)
