@@ -1,6 +1,7 @@
-/* body_simd.h -- the SIMD algorithm body, included by kernels_<isa>.c once
- * per dtype with FS_T, FS_SFX, FS_IS_F32, FS_ISA and FS_FALLBACK (the suffix
- * under which body_scalar.h was instantiated in the same file).
+/* body_simd.h -- the SIMD algorithm body, included by kernels_simd.h once
+ * per dtype with FS_T, FS_SFX, FS_IS_F32, FS_SIMD_ISA (suffix of these
+ * kernels) and FS_FALLBACK (suffix under which this file instantiates the
+ * portable body, for rows with a non-finite max).
  *
  * Design (passes over memory, chosen per op):
  *   - softmax, rows <= FS_L2_ROW_BYTES: pass 1 vector max; pass 2 exp(x - max)
@@ -30,6 +31,11 @@
  *     makes the sum NaN, and the row is then filled with NaN.
  */
 #include <math.h>
+
+#define FS_ISA FS_FALLBACK
+#include "body_scalar.h"
+#undef FS_ISA
+#define FS_ISA FS_SIMD_ISA
 
 #define FS_CAT2_(a, b) a##_##b
 #define FS_CAT2(a, b) FS_CAT2_(a, b)
@@ -324,6 +330,7 @@ static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
     if (i < n) VOP(storep)(y + i, FS_FN(vexp)(VOP(loadp)(x + i, n - i, 0)), n - i);
 }
 
+#undef FS_ISA
 #undef FS_FN
 #undef FS_FB
 #undef VOP

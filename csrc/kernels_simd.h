@@ -16,12 +16,7 @@
 #define FS_T float
 #define FS_SFX f32
 #define FS_IS_F32 1
-#define FS_ISA FS_FALLBACK
-#include "body_scalar.h"
-#undef FS_ISA
-#define FS_ISA FS_SIMD_ISA
 #include "body_simd.h"
-#undef FS_ISA
 #undef FS_T
 #undef FS_SFX
 #undef FS_IS_F32
@@ -29,12 +24,7 @@
 #define FS_T double
 #define FS_SFX f64
 #define FS_IS_F32 0
-#define FS_ISA FS_FALLBACK
-#include "body_scalar.h"
-#undef FS_ISA
-#define FS_ISA FS_SIMD_ISA
 #include "body_simd.h"
-#undef FS_ISA
 #undef FS_T
 #undef FS_SFX
 #undef FS_IS_F32

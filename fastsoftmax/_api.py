@@ -157,12 +157,9 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None):
         ck.check_out(out, shape, result)
     n = a.size if ax is None else a.shape[ax]
     rows = ck.prod(shape)
-    res = None
-    if out is not None and out.dtype == compute and out.flags.c_contiguous \
-            and not np.may_share_memory(out, a):
-        res = out.reshape(-1)
-    if res is None:
-        res = np.empty(rows, compute)
+    direct = (out is not None and out.dtype == compute and out.flags.c_contiguous
+              and not np.may_share_memory(out, a))
+    res = out.reshape(-1) if direct else np.empty(rows, compute)
     if rows == 0:
         pass
     elif n == 0:
@@ -170,7 +167,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None):
     else:
         _core.logsumexp(_as_rows(a, ax, compute), res)
     if out is not None:
-        if not (res.base is out or res is out):
+        if not direct:
             np.copyto(out, res.reshape(shape), casting="unsafe")
         return out
     r = res.reshape(shape).astype(result, copy=False)

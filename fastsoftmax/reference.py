@@ -39,11 +39,24 @@ def _softmax(w, axis):
         return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _shift(w, axis):
+    """The row max (keepdims) with non-finite maxima replaced by 0: scipy's
+    shift, which makes +inf, -inf and NaN rows come out as scipy's."""
+    m = np.max(w, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def _shift_and_sumexp(w, axis):
+    """(m, sum(exp(w - m))), both keepdims, with m = _shift(w, axis)."""
+    m = _shift(w, axis)
+    with np.errstate(all="ignore"):
+        return m, np.sum(np.exp(w - m), axis=axis, keepdims=True)
+
+
 def _log_softmax(w, axis):
     if w.size == 0:
         return np.empty_like(w)
-    m = np.max(w, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m = _shift(w, axis)
     with np.errstate(all="ignore"):
         shifted = w - m
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -54,12 +67,9 @@ def _logsumexp(w, axis, keepdims):
     shape = ck.reduced_shape(w.shape, axis, keepdims)
     if n == 0:
         return np.full(shape, -np.inf, dtype=w.dtype)
-    m = np.max(w, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    with np.errstate(all="ignore"):
-        s = np.sum(np.exp(w - m), axis=axis, keepdims=True)
-        r = np.log(s) + m
-    return r.reshape(shape)
+    m, s = _shift_and_sumexp(w, axis)
+    with np.errstate(divide="ignore"):
+        return (np.log(s) + m).reshape(shape)
 
 
 def softmax(x, axis=-1, *, out=None):
@@ -129,18 +139,13 @@ def _ce_prepare(logits, target, axis, reduction):
 
 
 def _per_sample_loss(w, t, ax):
-    """(m - z_t) + log(sum(exp(z - m))): no rounding at the logits' magnitude.
-
-    A non-finite max is replaced by 0, which gives scipy's logsumexp
-    semantics (+inf, -inf, NaN) for those rows.
-    """
+    """(m - z_t) + log(sum(exp(z - m))): no rounding at the logits' magnitude,
+    and scipy's logsumexp semantics (+inf, -inf, NaN) through _shift."""
     idx = np.expand_dims(t.astype(np.intp), ax)
     zt = np.take_along_axis(w, idx, axis=ax).squeeze(ax)
-    m = np.max(w, axis=ax, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m, s = _shift_and_sumexp(w, ax)
     with np.errstate(all="ignore"):
-        s = np.sum(np.exp(w - m), axis=ax)
-        return (m.squeeze(ax) - zt) + np.log(s)
+        return (m.squeeze(ax) - zt) + np.log(s.squeeze(ax))
 
 
 def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
