@@ -14,7 +14,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-sources = ["fastsoftmax/_core.pyx", "csrc/dispatch.c", "csrc/kernels_scalar.c"]
+sources = ["fastsoftmax/_core.pyx", "csrc/dispatch.c", "csrc/parallel.c", "csrc/kernels_scalar.c"]
 define_macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
 
 # SIMD kernel sets: x86-64 with gcc/clang only (they use target pragmas and
@@ -42,7 +42,7 @@ ext = Extension(
     define_macros=define_macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,
-    libraries=[] if sys.platform == "win32" else ["m"],
+    libraries=[] if sys.platform == "win32" else ["m", "pthread"],
 )
 
 setup(

@@ -36,18 +36,7 @@
 #define FS_UNUSED
 #endif
 
-/* Neumaier compensated sum. */
-typedef struct { double s, c; } fs_acc;
-static inline void fs_acc_add(fs_acc *a, double v) {
-    double t = a->s + v;
-    if (fabs(a->s) >= fabs(v)) a->c += (a->s - t) + v;
-    else a->c += (v - t) + a->s;
-    a->s = t;
-}
-static inline double fs_acc_value(const fs_acc *a) {
-    /* With an infinite partial the compensation is NaN garbage: drop it. */
-    return isfinite(a->s) ? a->s + a->c : a->s;
-}
+#include "compensated.h"
 #endif
 
 /* Max of a row; NaN if any element is NaN. */
@@ -202,6 +191,38 @@ FS_UNUSED static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t
             double p = exp((double)x[i] - m) * inv;
             grad[i] = (FS_T)((i == t ? p - 1.0 : p) * scale);
         }
+    }
+}
+
+/* ---- chunk pieces of long rows (see kernels.h) ------------------------------ */
+FS_UNUSED static int FS_FN(chunk_online)(const FS_T *x, int64_t n, double *m, double *s) {
+    FS_FN(row_online_max_sum)(x, n, m, s);
+    if (*m != *m || *m == INFINITY) return 0;
+    if (*m == -INFINITY) *s = 0.0;
+    return 1;
+}
+
+FS_UNUSED static double FS_FN(chunk_dot)(const FS_T *a, const FS_T *b, int64_t n) {
+    fs_acc acc = {0.0, 0.0};
+    for (int64_t i = 0; i < n; i++) fs_acc_add(&acc, b ? (double)a[i] * (double)b[i] : (double)a[i]);
+    return fs_acc_value(&acc);
+}
+
+FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b, FS_T *y,
+                                         int64_t n, double p0, double p1) {
+    switch (kind) {
+    case FS_W_SOFTMAX:
+        for (int64_t i = 0; i < n; i++) y[i] = (FS_T)(exp((double)a[i] - p0) * p1);
+        break;
+    case FS_W_LOG_SOFTMAX:
+        for (int64_t i = 0; i < n; i++) y[i] = (FS_T)(((double)a[i] - p0) - p1);
+        break;
+    case FS_W_SOFTMAX_BW:
+        for (int64_t i = 0; i < n; i++) y[i] = (FS_T)((double)b[i] * ((double)a[i] - p0));
+        break;
+    case FS_W_LOG_SOFTMAX_BW:
+        for (int64_t i = 0; i < n; i++) y[i] = (FS_T)((double)a[i] - exp((double)b[i]) * p0);
+        break;
     }
 }
 

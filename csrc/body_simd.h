@@ -47,10 +47,6 @@
 #define vec FS_CAT2(vec, FS_SFX)
 #define VL FS_CAT2(FS_VL, FS_SFX)
 
-#ifndef FS_L2_ROW_BYTES
-#define FS_L2_ROW_BYTES (256 * 1024)
-#endif
-
 #include "exp_simd.h"
 
 /* max ignoring NaN (the argument order keeps the accumulator on NaN) */
@@ -88,8 +84,9 @@ static int FS_FN(block_has_nan)(const FS_T *x, int64_t n) {
 }
 
 /* Online max and sum of exp in one read.  Returns 0 when the row needs the
- * portable body (max not finite, or NaN where no finite value preceded). */
-static int FS_FN(vonline)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) {
+ * portable body (+inf, or NaN where no finite value preceded); an all -inf
+ * row gives m = -inf, s = 0. */
+static int FS_FN(vpartial)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) {
     FS_T m = -INFINITY;
     fs_acc acc = {0.0, 0.0};
     for (int64_t b = 0; b < n; b += FS_BLOCK) {
@@ -108,10 +105,14 @@ static int FS_FN(vonline)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) 
         }
         fs_acc_add(&acc, FS_FN(vblock_sumexp)(x + b, len, VOP(set1)(m)));
     }
-    if (m == -INFINITY) return 0;
     *m_out = m;
-    *s_out = fs_acc_value(&acc);
+    *s_out = m == -INFINITY ? 0.0 : fs_acc_value(&acc);
     return 1;
+}
+
+/* As vpartial; also 0 for an all -inf row (the portable body's rules apply). */
+static int FS_FN(vonline)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) {
+    return FS_FN(vpartial)(x, n, m_out, s_out) && *m_out != -INFINITY;
 }
 
 /* exp(x - m) for OUTPUT: float32 recovers the rounding error of the shift. */
@@ -192,6 +193,77 @@ static void FS_FN(vfill)(FS_T *y, int64_t n, FS_T v) {
     for (int64_t i = 0; i < n; i++) y[i] = v;
 }
 
+/* sum(a * b) (b == NULL: sum(a)), blocked and compensated */
+static double FS_FN(vdot)(const FS_T *a, const FS_T *b, int64_t n) {
+    fs_acc acc = {0.0, 0.0};
+    vec one = VOP(set1)(1);
+    for (int64_t blk = 0; blk < n; blk += FS_BLOCK) {
+        int64_t len = n - blk < FS_BLOCK ? n - blk : FS_BLOCK;
+        const FS_T *ab = a + blk;
+        const FS_T *bb = b ? b + blk : NULL;
+        vec s0 = VOP(set1)(0), s1 = s0;
+        int64_t i = 0;
+        for (; i + 2 * VL <= len; i += 2 * VL) {
+            s0 = VOP(fma)(VOP(load)(ab + i), bb ? VOP(load)(bb + i) : one, s0);
+            s1 = VOP(fma)(VOP(load)(ab + i + VL), bb ? VOP(load)(bb + i + VL) : one, s1);
+        }
+        for (; i < len; i += VL) {
+            int64_t k = len - i < VL ? len - i : VL;
+            s0 = VOP(fma)(VOP(loadp)(ab + i, k, 0), bb ? VOP(loadp)(bb + i, k, 0) : one, s0);
+        }
+        fs_acc_add(&acc, VOP(hsum)(VOP(add)(s0, s1)));
+    }
+    return fs_acc_value(&acc);
+}
+
+/* ---- chunk pieces of long rows (see kernels.h) ------------------------------ */
+static int FS_FN(chunk_online)(const FS_T *x, int64_t n, double *m, double *s) {
+    FS_T mt;
+    if (!FS_FN(vpartial)(x, n, &mt, s)) return 0;
+    *m = (double)mt;
+    return 1;
+}
+
+static double FS_FN(chunk_dot)(const FS_T *a, const FS_T *b, int64_t n) {
+    return FS_FN(vdot)(a, b, n);
+}
+
+static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b, FS_T *y,
+                               int64_t n, double p0, double p1) {
+    int64_t i = 0;
+    switch (kind) {
+    case FS_W_SOFTMAX:
+        FS_FN(vwrite_exp_scaled)(a, y, n, (FS_T)p0, (FS_T)p1);
+        break;
+    case FS_W_LOG_SOFTMAX: {
+        vec vm = VOP(set1)((FS_T)p0), vls = VOP(set1)((FS_T)p1);
+        for (; i + VL <= n; i += VL)
+            VOP(store)(y + i, VOP(sub)(VOP(sub)(VOP(load)(a + i), vm), vls));
+        if (i < n)
+            VOP(storep)(y + i, VOP(sub)(VOP(sub)(VOP(loadp)(a + i, n - i, 0), vm), vls), n - i);
+        break;
+    }
+    case FS_W_SOFTMAX_BW: {
+        vec vd = VOP(set1)((FS_T)p0);
+        for (; i + VL <= n; i += VL)
+            VOP(store)(y + i, VOP(mul)(VOP(load)(b + i), VOP(sub)(VOP(load)(a + i), vd)));
+        if (i < n)
+            VOP(storep)(y + i, VOP(mul)(VOP(loadp)(b + i, n - i, 0),
+                                        VOP(sub)(VOP(loadp)(a + i, n - i, 0), vd)), n - i);
+        break;
+    }
+    case FS_W_LOG_SOFTMAX_BW: {
+        vec vneg = VOP(set1)((FS_T)-p0);
+        for (; i + VL <= n; i += VL)
+            VOP(store)(y + i, VOP(fma)(FS_FN(vexp)(VOP(load)(b + i)), vneg, VOP(load)(a + i)));
+        if (i < n)
+            VOP(storep)(y + i, VOP(fma)(FS_FN(vexp)(VOP(loadp)(b + i, n - i, -INFINITY)), vneg,
+                                        VOP(loadp)(a + i, n - i, 0)), n - i);
+        break;
+    }
+    }
+}
+
 static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
                                 int64_t n_rows, int64_t n_cols) {
     int in_cache = (uint64_t)n_cols * sizeof(FS_T) <= FS_L2_ROW_BYTES;
@@ -219,12 +291,7 @@ static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t 
         double s;
         if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(log_softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
         if (s != s) { FS_FN(vfill)(y, n_cols, NAN); continue; }
-        vec vm = VOP(set1)(m), vls = VOP(set1)((FS_T)log(s));
-        int64_t i = 0;
-        for (; i + VL <= n_cols; i += VL)
-            VOP(store)(y + i, VOP(sub)(VOP(sub)(VOP(load)(x + i), vm), vls));
-        if (i < n_cols)
-            VOP(storep)(y + i, VOP(sub)(VOP(sub)(VOP(loadp)(x + i, n_cols - i, 0), vm), vls), n_cols - i);
+        FS_FN(chunk_write)(FS_W_LOG_SOFTMAX, x, NULL, y, n_cols, m, log(s));
     }
 }
 
@@ -238,56 +305,16 @@ static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
     }
 }
 
-/* sum(a * b) (b == NULL: sum(a)), blocked and compensated */
-static double FS_FN(vdot)(const FS_T *a, const FS_T *b, int64_t n) {
-    fs_acc acc = {0.0, 0.0};
-    vec one = VOP(set1)(1);
-    for (int64_t blk = 0; blk < n; blk += FS_BLOCK) {
-        int64_t len = n - blk < FS_BLOCK ? n - blk : FS_BLOCK;
-        const FS_T *ab = a + blk;
-        const FS_T *bb = b ? b + blk : NULL;
-        vec s0 = VOP(set1)(0), s1 = s0;
-        int64_t i = 0;
-        for (; i + 2 * VL <= len; i += 2 * VL) {
-            s0 = VOP(fma)(VOP(load)(ab + i), bb ? VOP(load)(bb + i) : one, s0);
-            s1 = VOP(fma)(VOP(load)(ab + i + VL), bb ? VOP(load)(bb + i + VL) : one, s1);
-        }
-        for (; i < len; i += VL) {
-            int64_t k = len - i < VL ? len - i : VL;
-            s0 = VOP(fma)(VOP(loadp)(ab + i, k, 0), bb ? VOP(loadp)(bb + i, k, 0) : one, s0);
-        }
-        fs_acc_add(&acc, VOP(hsum)(VOP(add)(s0, s1)));
-    }
-    return fs_acc_value(&acc);
-}
-
 static void FS_FN(softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *y, int64_t ys,
                                          FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
-    for (int64_t r = 0; r < n_rows; r++, g += gs, y += ys, out += os) {
-        vec vdot = VOP(set1)((FS_T)FS_FN(vdot)(g, y, n_cols));
-        int64_t i = 0;
-        for (; i + VL <= n_cols; i += VL)
-            VOP(store)(out + i, VOP(mul)(VOP(load)(y + i), VOP(sub)(VOP(load)(g + i), vdot)));
-        if (i < n_cols) {
-            int64_t k = n_cols - i;
-            VOP(storep)(out + i, VOP(mul)(VOP(loadp)(y + i, k, 0), VOP(sub)(VOP(loadp)(g + i, k, 0), vdot)), k);
-        }
-    }
+    for (int64_t r = 0; r < n_rows; r++, g += gs, y += ys, out += os)
+        FS_FN(chunk_write)(FS_W_SOFTMAX_BW, g, y, out, n_cols, FS_FN(vdot)(g, y, n_cols), 0);
 }
 
 static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS_T *lp, int64_t ls,
                                              FS_T *out, int64_t os, int64_t n_rows, int64_t n_cols) {
-    for (int64_t r = 0; r < n_rows; r++, g += gs, lp += ls, out += os) {
-        vec vneg = VOP(set1)((FS_T)-FS_FN(vdot)(g, NULL, n_cols));
-        int64_t i = 0;
-        for (; i + VL <= n_cols; i += VL)
-            VOP(store)(out + i, VOP(fma)(FS_FN(vexp)(VOP(load)(lp + i)), vneg, VOP(load)(g + i)));
-        if (i < n_cols) {
-            int64_t k = n_cols - i;
-            VOP(storep)(out + i, VOP(fma)(FS_FN(vexp)(VOP(loadp)(lp + i, k, -INFINITY)), vneg,
-                                          VOP(loadp)(g + i, k, 0)), k);
-        }
-    }
+    for (int64_t r = 0; r < n_rows; r++, g += gs, lp += ls, out += os)
+        FS_FN(chunk_write)(FS_W_LOG_SOFTMAX_BW, g, lp, out, n_cols, FS_FN(vdot)(g, NULL, n_cols), 0);
 }
 
 static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,

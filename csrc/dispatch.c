@@ -11,6 +11,10 @@
 #include "fastsoftmax.h"
 #include "kernels.h"
 
+#include "compensated.h"
+#include "parallel.h"
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,83 +139,40 @@ static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_
     return FS_TARGETS_OK;
 }
 
-#define FS_PUBLIC_API(T, SFX)                                                            \
-    int fs_softmax_##SFX(const T *x, int64_t xs, T *y, int64_t ys, int64_t n_rows,       \
-                         int64_t n_cols) {                                               \
-        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
-        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
-        if (!x || !y) return FS_EINVAL;                                                  \
-        fs_table()->softmax_##SFX(x, xs, y, ys, n_rows, n_cols);                         \
-        return FS_OK;                                                                    \
-    }                                                                                    \
-    int fs_log_softmax_##SFX(const T *x, int64_t xs, T *y, int64_t ys, int64_t n_rows,   \
-                             int64_t n_cols) {                                           \
-        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
-        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
-        if (!x || !y) return FS_EINVAL;                                                  \
-        fs_table()->log_softmax_##SFX(x, xs, y, ys, n_rows, n_cols);                     \
-        return FS_OK;                                                                    \
-    }                                                                                    \
-    int fs_logsumexp_##SFX(const T *x, int64_t xs, T *out, int64_t n_rows,               \
-                           int64_t n_cols) {                                             \
-        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
-        if (n_rows == 0) return FS_OK;                                                   \
-        if (!out) return FS_EINVAL;                                                      \
-        if (n_cols == 0) { /* log of an empty sum */                                     \
-            for (int64_t r = 0; r < n_rows; r++) out[r] = -(T)INFINITY;                  \
-            return FS_OK;                                                                \
-        }                                                                                \
-        if (!x) return FS_EINVAL;                                                        \
-        fs_table()->logsumexp_##SFX(x, xs, out, n_rows, n_cols);                         \
-        return FS_OK;                                                                    \
-    }                                                                                    \
-    int fs_softmax_backward_##SFX(const T *g, int64_t gs, const T *y, int64_t ys, T *out, \
-                                  int64_t os, int64_t n_rows, int64_t n_cols) {          \
-        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
-        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
-        if (!g || !y || !out) return FS_EINVAL;                                          \
-        fs_table()->softmax_backward_##SFX(g, gs, y, ys, out, os, n_rows, n_cols);       \
-        return FS_OK;                                                                    \
-    }                                                                                    \
-    int fs_log_softmax_backward_##SFX(const T *g, int64_t gs, const T *lp, int64_t ls,   \
-                                      T *out, int64_t os, int64_t n_rows,                \
-                                      int64_t n_cols) {                                  \
-        if (fs_bad_sizes(n_rows, n_cols)) return FS_EINVAL;                              \
-        if (fs_empty(n_rows, n_cols)) return FS_OK;                                      \
-        if (!g || !lp || !out) return FS_EINVAL;                                         \
-        fs_table()->log_softmax_backward_##SFX(g, gs, lp, ls, out, os, n_rows, n_cols);  \
-        return FS_OK;                                                                    \
-    }                                                                                    \
-    int64_t fs_cross_entropy_##SFX(const T *x, int64_t xs, const int64_t *target,        \
-                                   double *loss, int64_t n_rows, int64_t n_cols) {       \
-        if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL; \
-        if (n_rows == 0) return FS_TARGETS_OK;                                           \
-        if (!x || !target || !loss) return FS_EINVAL;                                    \
-        int64_t bad = fs_first_bad_target(target, n_rows, n_cols);                       \
-        if (bad != FS_TARGETS_OK) return bad;                                            \
-        fs_table()->cross_entropy_##SFX(x, xs, target, loss, n_rows, n_cols);            \
-        return FS_TARGETS_OK;                                                            \
-    }                                                                                    \
-    int64_t fs_cross_entropy_with_grad_##SFX(const T *x, int64_t xs, const int64_t *target, \
-                                             double *loss, double scale, T *grad,        \
-                                             int64_t gs, int64_t n_rows, int64_t n_cols) { \
-        if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL; \
-        if (n_rows == 0) return FS_TARGETS_OK;                                           \
-        if (!x || !target || !loss || !grad) return FS_EINVAL;                           \
-        int64_t bad = fs_first_bad_target(target, n_rows, n_cols);                       \
-        if (bad != FS_TARGETS_OK) return bad;                                            \
-        fs_table()->cross_entropy_with_grad_##SFX(x, xs, target, loss, scale, grad, gs,  \
-                                                  n_rows, n_cols);                       \
-        return FS_TARGETS_OK;                                                            \
-    }                                                                                    \
-    int fs_exp_##SFX(const T *x, T *y, int64_t n) {                                      \
-        if (n < 0) return FS_EINVAL;                                                     \
-        if (n == 0) return FS_OK;                                                        \
-        if (!x || !y) return FS_EINVAL;                                                  \
-        fs_table()->exp_##SFX(x, y, n);                                                  \
-        return FS_OK;                                                                    \
-    }
+/* ---- the threaded drivers (driver_body.h), one per dtype ---------------------- */
+enum { FS_OP_SOFTMAX, FS_OP_LOG_SOFTMAX, FS_OP_LOGSUMEXP, FS_OP_SOFTMAX_BW,
+       FS_OP_LOG_SOFTMAX_BW, FS_OP_CE, FS_OP_CE_GRAD };
 
-#include <math.h>
-FS_PUBLIC_API(float, f32)
-FS_PUBLIC_API(double, f64)
+/* Elements per thread below which another thread costs more than it saves
+ * (waking a worker is a few microseconds; 32768 elements take ~15 us). */
+#define FS_MIN_WORK 32768
+/* Long rows go through in batches of about this many bytes per thread. */
+#define FS_BATCH_BYTES (1024 * 1024)
+
+typedef struct { double m, s; int ok; } fs_partial;
+typedef struct { double p0, p1, fix; int whole; } fs_rowstate;
+
+static int fs_op_is_backward(int op) { return op == FS_OP_SOFTMAX_BW || op == FS_OP_LOG_SOFTMAX_BW; }
+
+/* The chunk write of an op, or -1 when it writes nothing elementwise. */
+static int fs_write_kind(int op) {
+    switch (op) {
+    case FS_OP_SOFTMAX: case FS_OP_CE_GRAD: return FS_W_SOFTMAX;
+    case FS_OP_LOG_SOFTMAX: return FS_W_LOG_SOFTMAX;
+    case FS_OP_SOFTMAX_BW: return FS_W_SOFTMAX_BW;
+    case FS_OP_LOG_SOFTMAX_BW: return FS_W_LOG_SOFTMAX_BW;
+    default: return -1;
+    }
+}
+
+#define FS_T float
+#define FS_SFX f32
+#include "driver_body.h"
+#undef FS_T
+#undef FS_SFX
+
+#define FS_T double
+#define FS_SFX f64
+#include "driver_body.h"
+#undef FS_T
+#undef FS_SFX

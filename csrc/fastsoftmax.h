@@ -10,10 +10,17 @@
  * Outputs may be the very same memory as an input with the same stride (in
  * place); any other overlap is undefined, and the Python layer never passes it.
  *
+ * Threads: every op takes `n_threads`; <= 0 means the process limit
+ * (fs_get_num_threads).  Rows are split across threads; rows longer than
+ * FS_L2_ROW_BYTES are cut into fixed chunks whose partial (max, sum) are
+ * merged in chunk order, so results are bitwise identical for any thread
+ * count.  Concurrent calls from several threads are safe.
+ *
  * Return values: 0 on success, FS_EINVAL for impossible arguments (negative
- * sizes, NULL pointers with non-zero sizes).  The cross-entropy functions
- * return the index (>= 0) of the first row whose target lies outside
- * [0, n_cols) before writing anything, and -1 on success.
+ * sizes, NULL pointers with non-zero sizes), FS_ENOMEM when a small work
+ * buffer cannot be allocated.  The cross-entropy functions return the index
+ * (>= 0) of the first row whose target lies outside [0, n_cols) before
+ * writing anything, and -1 on success (FS_EINVAL / FS_ENOMEM on failure).
  */
 #ifndef FASTSOFTMAX_H
 #define FASTSOFTMAX_H
@@ -26,71 +33,82 @@ extern "C" {
 
 #define FS_OK 0
 #define FS_EINVAL (-22)
+#define FS_ENOMEM (-12)
 #define FS_TARGETS_OK (-1)
 
 /* ---- forward ops -------------------------------------------------------- */
 /* y[r, :] = softmax(x[r, :]) */
 int fs_softmax_f32(const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                   int64_t n_rows, int64_t n_cols);
+                   int64_t n_rows, int64_t n_cols, int n_threads);
 int fs_softmax_f64(const double *x, int64_t x_stride, double *y, int64_t y_stride,
-                   int64_t n_rows, int64_t n_cols);
+                   int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* y[r, :] = log_softmax(x[r, :]) */
 int fs_log_softmax_f32(const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                       int64_t n_rows, int64_t n_cols);
+                       int64_t n_rows, int64_t n_cols, int n_threads);
 int fs_log_softmax_f64(const double *x, int64_t x_stride, double *y, int64_t y_stride,
-                       int64_t n_rows, int64_t n_cols);
+                       int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* out[r] = log(sum(exp(x[r, :]))); out is contiguous, n_rows long. n_cols >= 1. */
 int fs_logsumexp_f32(const float *x, int64_t x_stride, float *out,
-                     int64_t n_rows, int64_t n_cols);
+                     int64_t n_rows, int64_t n_cols, int n_threads);
 int fs_logsumexp_f64(const double *x, int64_t x_stride, double *out,
-                     int64_t n_rows, int64_t n_cols);
+                     int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* ---- backward ops ------------------------------------------------------- */
 /* out = y * (grad - sum(grad * y)) per row */
 int fs_softmax_backward_f32(const float *grad, int64_t grad_stride,
                             const float *y, int64_t y_stride,
                             float *out, int64_t out_stride,
-                            int64_t n_rows, int64_t n_cols);
+                            int64_t n_rows, int64_t n_cols, int n_threads);
 int fs_softmax_backward_f64(const double *grad, int64_t grad_stride,
                             const double *y, int64_t y_stride,
                             double *out, int64_t out_stride,
-                            int64_t n_rows, int64_t n_cols);
+                            int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* out = grad - exp(logp) * sum(grad) per row */
 int fs_log_softmax_backward_f32(const float *grad, int64_t grad_stride,
                                 const float *logp, int64_t logp_stride,
                                 float *out, int64_t out_stride,
-                                int64_t n_rows, int64_t n_cols);
+                                int64_t n_rows, int64_t n_cols, int n_threads);
 int fs_log_softmax_backward_f64(const double *grad, int64_t grad_stride,
                                 const double *logp, int64_t logp_stride,
                                 double *out, int64_t out_stride,
-                                int64_t n_rows, int64_t n_cols);
+                                int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* ---- cross-entropy ------------------------------------------------------ */
 /* loss[r] = logsumexp(x[r, :]) - x[r, target[r]], in double.  One read of x.
  * Returns FS_TARGETS_OK, the first bad row (nothing written), or FS_EINVAL. */
 int64_t fs_cross_entropy_f32(const float *x, int64_t x_stride, const int64_t *target,
-                             double *loss, int64_t n_rows, int64_t n_cols);
+                             double *loss, int64_t n_rows, int64_t n_cols, int n_threads);
 int64_t fs_cross_entropy_f64(const double *x, int64_t x_stride, const int64_t *target,
-                             double *loss, int64_t n_rows, int64_t n_cols);
+                             double *loss, int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* As above, and grad[r, :] = grad_scale * (softmax(x[r, :]) - onehot(target[r])).
  * One read pass and one write pass over the row; grad may be x itself. */
 int64_t fs_cross_entropy_with_grad_f32(const float *x, int64_t x_stride,
                                        const int64_t *target, double *loss,
                                        double grad_scale, float *grad, int64_t grad_stride,
-                                       int64_t n_rows, int64_t n_cols);
+                                       int64_t n_rows, int64_t n_cols, int n_threads);
 int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t x_stride,
                                        const int64_t *target, double *loss,
                                        double grad_scale, double *grad, int64_t grad_stride,
-                                       int64_t n_rows, int64_t n_cols);
+                                       int64_t n_rows, int64_t n_cols, int n_threads);
 
 /* ---- the kernel set's exp, for tests and benchmarks ---------------------- */
 /* y[i] = exp(x[i]) with the active kernel set's exp (libm on the portable set). */
 int fs_exp_f32(const float *x, float *y, int64_t n);
 int fs_exp_f64(const double *x, double *y, int64_t n);
+
+/* ---- threads ------------------------------------------------------------- */
+#define FS_MAX_THREADS 256
+/* The thread count used when a call passes n_threads <= 0: initially
+ * FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process
+ * may run on (capped at FS_MAX_THREADS). */
+int fs_get_num_threads(void);
+/* Set that limit (n <= 0 restores the initial value); returns the old one.
+ * Process-wide: threadpoolctl's limits go through it. */
+int fs_set_num_threads(int n);
 
 /* ---- instruction-set dispatch ------------------------------------------- */
 /* Name of the kernel set in use ("scalar", "avx2", "avx512").  The choice is

@@ -10,6 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rows up to this many bytes are "in cache": one row kernel call per row
+ * (softmax makes three passes over it).  Longer rows are cut into chunks of
+ * FS_CHUNK_BYTES: partial reductions per chunk, merged in chunk order, then
+ * an elementwise write per chunk -- the same arithmetic for any thread count. */
+#ifndef FS_L2_ROW_BYTES
+#define FS_L2_ROW_BYTES (256 * 1024)
+#endif
+#define FS_CHUNK_BYTES (64 * 1024)
+
+/* What a chunk write computes (p0, p1: per-row constants from the merge):
+ *   FS_W_SOFTMAX        y = exp(a - p0) * p1            (p1 = 1 / sum)
+ *   FS_W_LOG_SOFTMAX    y = (a - p0) - p1               (p1 = log(sum))
+ *   FS_W_SOFTMAX_BW     y = b * (a - p0)                (a = grad, b = y, p0 = sum(a*b))
+ *   FS_W_LOG_SOFTMAX_BW y = a - exp(b) * p0             (a = grad, b = logp, p0 = sum(a))
+ * (cross_entropy_with_grad writes FS_W_SOFTMAX with p1 = scale / sum.) */
+enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
+
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \
     typedef void (*fs_unary_##SFX##_fn)(const T *x, int64_t xs, T *y, int64_t ys, \
@@ -22,6 +39,13 @@
     typedef void (*fs_ce_##SFX##_fn)(const T *x, int64_t xs, const int64_t *target, \
                                      double *loss, int64_t n_rows, int64_t n_cols); \
     typedef void (*fs_map_##SFX##_fn)(const T *x, T *y, int64_t n);                \
+    /* chunk pieces of long rows: returns 0 when the row needs the row kernel \
+       (non-finite max, or NaN before any finite value); an all -inf chunk   \
+       gives m = -inf, s = 0 */                                              \
+    typedef int (*fs_online_##SFX##_fn)(const T *x, int64_t n, double *m, double *s); \
+    typedef double (*fs_dot_##SFX##_fn)(const T *a, const T *b, int64_t n);      \
+    typedef void (*fs_write_##SFX##_fn)(int kind, const T *a, const T *b, T *y,  \
+                                        int64_t n, double p0, double p1);        \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \
                                           double grad_scale, T *grad, int64_t gs, \
@@ -38,7 +62,10 @@ FS_KERNEL_TYPES(double, f64)
     fs_binary_##SFX##_fn log_softmax_backward_##SFX;   \
     fs_ce_##SFX##_fn cross_entropy_##SFX;              \
     fs_ce_grad_##SFX##_fn cross_entropy_with_grad_##SFX; \
-    fs_map_##SFX##_fn exp_##SFX;
+    fs_map_##SFX##_fn exp_##SFX;                       \
+    fs_online_##SFX##_fn online_##SFX;                 \
+    fs_dot_##SFX##_fn dot_##SFX;                       \
+    fs_write_##SFX##_fn write_##SFX;
 
 typedef struct fs_kernel_table {
     const char *name;
@@ -55,7 +82,10 @@ typedef struct fs_kernel_table {
     .log_softmax_backward_##SFX = log_softmax_backward_rows_##ISA##_##SFX, \
     .cross_entropy_##SFX = cross_entropy_rows_##ISA##_##SFX, \
     .cross_entropy_with_grad_##SFX = cross_entropy_with_grad_rows_##ISA##_##SFX, \
-    .exp_##SFX = exp_array_##ISA##_##SFX,
+    .exp_##SFX = exp_array_##ISA##_##SFX,                  \
+    .online_##SFX = chunk_online_##ISA##_##SFX,            \
+    .dot_##SFX = chunk_dot_##ISA##_##SFX,                  \
+    .write_##SFX = chunk_write_##ISA##_##SFX,
 
 extern const fs_kernel_table fs_kernels_scalar;
 

@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
-    "get_isa", "set_isa", "available_isas", "backend", "reference",
+    "get_isa", "set_isa", "available_isas", "get_num_threads", "set_num_threads",
+    "backend", "reference",
 ]
 
 _requested = _os.environ.get("FASTSOFTMAX_BACKEND", "auto").strip().lower() or "auto"
@@ -71,6 +72,27 @@ def available_isas():
     return ["numpy"] if backend == "numpy" else _impl.available_isas()
 
 
+def get_num_threads():
+    """Threads a call with ``n_threads=None`` uses (1 on the NumPy backend)."""
+    return 1 if backend == "numpy" else _impl.get_num_threads()
+
+
+def set_num_threads(n):
+    """Set the thread count calls with ``n_threads=None`` use; None restores the default.
+
+    The default is FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else the
+    number of CPUs this process may run on.  The setting is process-wide, and
+    is what ``threadpoolctl.threadpool_limits`` changes.  Returns the previous
+    value.  (The NumPy backend is single-threaded: the call only validates n.)
+    """
+    if backend == "numpy":
+        if n is not None:
+            from ._checks import check_threads
+            check_threads(n)
+        return 1
+    return _impl.set_num_threads(n)
+
+
 _isa_env = _os.environ.get("FASTSOFTMAX_ISA")
 if _isa_env and backend == "c" and _isa_env not in available_isas():
     _warnings.warn(
@@ -79,3 +101,8 @@ if _isa_env and backend == "c" and _isa_env not in available_isas():
         RuntimeWarning,
         stacklevel=2,
     )
+
+if backend == "c":
+    from ._threadpool import register_with_threadpoolctl as _register
+
+    _register()

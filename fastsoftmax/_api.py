@@ -91,7 +91,7 @@ def _restore(res, axis, shape):
     return res if axis == len(shape) - 1 else np.moveaxis(res, -1, axis)
 
 
-def _elementwise(kernel, arrays, axis, out, compute, result):
+def _elementwise(kernel, arrays, axis, out, compute, result, nt):
     """Shared driver of the ops whose result has the input's shape."""
     shape = arrays[0].shape
     if out is not None:
@@ -101,11 +101,11 @@ def _elementwise(kernel, arrays, axis, out, compute, result):
     ops = [_as_rows(a, axis, compute) for a in arrays]
     direct = _direct_target(out, axis, compute, ops)
     if direct is not None:
-        kernel(*ops, direct)
+        kernel(*ops, direct, nt)
         return out
     moved_shape = _moved(arrays[0], axis).shape
     res = np.empty(moved_shape, compute)
-    kernel(*ops, res.reshape(-1, moved_shape[-1]))
+    kernel(*ops, res.reshape(-1, moved_shape[-1]), nt)
     y = _restore(res, axis, shape)
     if out is not None:
         np.copyto(out, y, casting="unsafe")
@@ -113,41 +113,46 @@ def _elementwise(kernel, arrays, axis, out, compute, result):
     return y.astype(result, copy=False)
 
 
-def softmax(x, axis=-1, *, out=None):
+def softmax(x, axis=-1, *, out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
         return reference.softmax(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.softmax, [a], ax, out, compute, result)
+    return _elementwise(_core.softmax, [a], ax, out, compute, result, nt)
 
 
-def log_softmax(x, axis=-1, *, out=None):
+def log_softmax(x, axis=-1, *, out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
         return reference.log_softmax(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.log_softmax, [a], ax, out, compute, result)
+    return _elementwise(_core.log_softmax, [a], ax, out, compute, result, nt)
 
 
-def softmax_backward(grad, y, axis=-1, *, out=None):
+def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
     if compute not in _NATIVE:
         return reference.softmax_backward(g, yy, axis, out=out)
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_core.softmax_backward, [g, yy], ax, out, compute, result)
+    return _elementwise(_core.softmax_backward, [g, yy], ax, out, compute, result, nt)
 
 
-def log_softmax_backward(grad, logp, axis=-1, *, out=None):
+def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
     if compute not in _NATIVE:
         return reference.log_softmax_backward(g, lp, axis, out=out)
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_core.log_softmax_backward, [g, lp], ax, out, compute, result)
+    return _elementwise(_core.log_softmax_backward, [g, lp], ax, out, compute, result, nt)
 
 
-def logsumexp(x, axis=-1, *, keepdims=False, out=None):
+def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
         return reference.logsumexp(a, axis, keepdims=keepdims, out=out)
@@ -165,7 +170,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None):
     elif n == 0:
         res.fill(-np.inf)
     else:
-        _core.logsumexp(_as_rows(a, ax, compute), res)
+        _core.logsumexp(_as_rows(a, ax, compute), res, nt)
     if out is not None:
         if not direct:
             np.copyto(out, res.reshape(shape), casting="unsafe")
@@ -188,19 +193,21 @@ def _ce_prepare(logits, target, axis, reduction):
     return a, compute, result, ax, sample_shape, t, flat
 
 
-def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
+def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
+    nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
     if compute not in _NATIVE:
         return reference.cross_entropy(a, t, axis=ax, reduction=reduction)
     loss = np.empty(flat.size, np.float64)
     if flat.size:
-        bad = _core.cross_entropy(_as_rows(a, ax, compute), flat, loss)
+        bad = _core.cross_entropy(_as_rows(a, ax, compute), flat, loss, nt)
         if bad >= 0:
             raise ck.target_error(t, bad, a.shape[ax])
     return ck.finish_loss(loss, reduction, sample_shape, result)
 
 
-def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None):
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None, n_threads=None):
+    nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
     if compute not in _NATIVE:
         return reference.cross_entropy_with_grad(a, t, axis=ax, reduction=reduction,
@@ -220,7 +227,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_o
         moved_shape = _moved(a, ax).shape
         res = np.empty(moved_shape, compute)
         g2 = res.reshape(-1, moved_shape[-1])
-    bad = _core.cross_entropy_with_grad(x2, flat, loss, scale, g2)
+    bad = _core.cross_entropy_with_grad(x2, flat, loss, scale, g2, nt)
     if bad >= 0:
         raise ck.target_error(t, bad, a.shape[ax])
     if res is None:
@@ -245,6 +252,20 @@ def set_isa(name):
     if not isinstance(name, str):
         raise TypeError(f"ISA name must be a str, not {type(name).__name__}")
     _core.set_isa(name)
+
+
+def get_num_threads():
+    """Threads a call with n_threads=None uses (see set_num_threads)."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n):
+    """Set the thread count used when n_threads=None; None restores the default.
+
+    The default is FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs
+    this process may run on.  Process-wide.  Returns the previous value.
+    """
+    return _core.set_num_threads(0 if n is None else ck.check_threads(n))
 
 
 def available_isas():

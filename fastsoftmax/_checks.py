@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 REDUCTIONS = ("mean", "sum", "none")
+MAX_THREADS = 256  # FS_MAX_THREADS in csrc/fastsoftmax.h
 
 
 def as_real_array(x, name):
@@ -41,6 +42,23 @@ def common_real_dtype(arrays_and_names):
     promoted = np.result_type(*[arr.dtype for arr, _, _ in checked])
     _, compute, result = as_real_array(np.empty(0, promoted), arrays_and_names[0][1])
     return [arr for arr, _, _ in checked], compute, result
+
+
+def check_threads(n_threads):
+    """0 (the process limit) for None, else a positive int; TypeError / ValueError otherwise."""
+    if n_threads is None:
+        return 0
+    if isinstance(n_threads, (bool, np.bool_)):
+        raise TypeError("n_threads must be None or a positive integer, not bool")
+    try:
+        n = operator.index(n_threads)
+    except TypeError:
+        raise TypeError(
+            f"n_threads must be None or a positive integer, not {type(n_threads).__name__}"
+        ) from None
+    if n < 1:
+        raise ValueError(f"n_threads must be None or a positive integer, got {n}")
+    return min(n, MAX_THREADS)
 
 
 def check_axis(axis, ndim, allow_none=True):

@@ -4,35 +4,39 @@ from libc.stdint cimport int64_t
 cdef extern from "fastsoftmax.h" nogil:
     int FS_OK
     int FS_EINVAL
+    int FS_ENOMEM
     int64_t FS_TARGETS_OK
 
-    int fs_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys, int64_t n_rows, int64_t n_cols)
-    int fs_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols)
-    int fs_log_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys, int64_t n_rows, int64_t n_cols)
-    int fs_log_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols)
-    int fs_logsumexp_f32(const float *x, int64_t xs, float *out, int64_t n_rows, int64_t n_cols)
-    int fs_logsumexp_f64(const double *x, int64_t xs, double *out, int64_t n_rows, int64_t n_cols)
+    int fs_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_logsumexp_f32(const float *x, int64_t xs, float *out, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_logsumexp_f64(const double *x, int64_t xs, double *out, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_backward_f32(const float *g, int64_t gs, const float *y, int64_t ys,
-                                float *out, int64_t os, int64_t n_rows, int64_t n_cols)
+                                float *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_backward_f64(const double *g, int64_t gs, const double *y, int64_t ys,
-                                double *out, int64_t os, int64_t n_rows, int64_t n_cols)
+                                double *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_log_softmax_backward_f32(const float *g, int64_t gs, const float *lp, int64_t ls,
-                                    float *out, int64_t os, int64_t n_rows, int64_t n_cols)
+                                    float *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_log_softmax_backward_f64(const double *g, int64_t gs, const double *lp, int64_t ls,
-                                    double *out, int64_t os, int64_t n_rows, int64_t n_cols)
+                                    double *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int64_t fs_cross_entropy_f32(const float *x, int64_t xs, const int64_t *target,
-                                 double *loss, int64_t n_rows, int64_t n_cols)
+                                 double *loss, int64_t n_rows, int64_t n_cols, int n_threads)
     int64_t fs_cross_entropy_f64(const double *x, int64_t xs, const int64_t *target,
-                                 double *loss, int64_t n_rows, int64_t n_cols)
+                                 double *loss, int64_t n_rows, int64_t n_cols, int n_threads)
     int64_t fs_cross_entropy_with_grad_f32(const float *x, int64_t xs, const int64_t *target,
                                            double *loss, double scale, float *grad, int64_t gs,
-                                           int64_t n_rows, int64_t n_cols)
+                                           int64_t n_rows, int64_t n_cols, int n_threads)
     int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t xs, const int64_t *target,
                                            double *loss, double scale, double *grad, int64_t gs,
-                                           int64_t n_rows, int64_t n_cols)
+                                           int64_t n_rows, int64_t n_cols, int n_threads)
 
     int fs_exp_f32(const float *x, float *y, int64_t n)
     int fs_exp_f64(const double *x, double *y, int64_t n)
+
+    int fs_get_num_threads()
+    int fs_set_num_threads(int n)
 
     const char *fs_get_isa()
     int fs_set_isa(const char *name)

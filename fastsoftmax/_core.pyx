@@ -18,103 +18,111 @@ cdef inline int64_t _row_stride(Py_ssize_t stride_bytes, Py_ssize_t itemsize) no
 
 
 cdef inline void _check(int rc, str op) except *:
+    if rc == FS_ENOMEM:
+        raise MemoryError(f"fastsoftmax: {op} could not allocate its work buffers")
     if rc != FS_OK:
         raise RuntimeError(f"fastsoftmax: C kernel {op} rejected its arguments (code {rc})")
 
 
 def softmax(const real[:, :] x,  # IN   (rows, cols), rows contiguous
-            real[:, :] out):     # OUT  same shape
+            real[:, :] out,     # OUT  same shape
+            int n_threads):
     cdef int rc
     cdef int64_t n = x.shape[0], c = x.shape[1]
     if real is float:
         with nogil:
             rc = fs_softmax_f32(&x[0, 0], _row_stride(x.strides[0], 4),
-                                &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+                                &out[0, 0], _row_stride(out.strides[0], 4), n, c, n_threads)
     else:
         with nogil:
             rc = fs_softmax_f64(&x[0, 0], _row_stride(x.strides[0], 8),
-                                &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+                                &out[0, 0], _row_stride(out.strides[0], 8), n, c, n_threads)
     _check(rc, "softmax")
 
 
 def log_softmax(const real[:, :] x,  # IN
-                real[:, :] out):     # OUT
+                real[:, :] out,     # OUT
+                int n_threads):
     cdef int rc
     cdef int64_t n = x.shape[0], c = x.shape[1]
     if real is float:
         with nogil:
             rc = fs_log_softmax_f32(&x[0, 0], _row_stride(x.strides[0], 4),
-                                    &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+                                    &out[0, 0], _row_stride(out.strides[0], 4), n, c, n_threads)
     else:
         with nogil:
             rc = fs_log_softmax_f64(&x[0, 0], _row_stride(x.strides[0], 8),
-                                    &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+                                    &out[0, 0], _row_stride(out.strides[0], 8), n, c, n_threads)
     _check(rc, "log_softmax")
 
 
 def logsumexp(const real[:, :] x,  # IN   (rows, cols), cols >= 1
-              real[::1] out):      # OUT  (rows,)
+              real[::1] out,      # OUT  (rows,)
+              int n_threads):
     cdef int rc
     cdef int64_t n = x.shape[0], c = x.shape[1]
     if real is float:
         with nogil:
-            rc = fs_logsumexp_f32(&x[0, 0], _row_stride(x.strides[0], 4), &out[0], n, c)
+            rc = fs_logsumexp_f32(&x[0, 0], _row_stride(x.strides[0], 4), &out[0], n, c, n_threads)
     else:
         with nogil:
-            rc = fs_logsumexp_f64(&x[0, 0], _row_stride(x.strides[0], 8), &out[0], n, c)
+            rc = fs_logsumexp_f64(&x[0, 0], _row_stride(x.strides[0], 8), &out[0], n, c, n_threads)
     _check(rc, "logsumexp")
 
 
 def softmax_backward(const real[:, :] grad,  # IN
                      const real[:, :] y,     # IN   softmax output
-                     real[:, :] out):        # OUT
+                     real[:, :] out,        # OUT
+                     int n_threads):
     cdef int rc
     cdef int64_t n = grad.shape[0], c = grad.shape[1]
     if real is float:
         with nogil:
             rc = fs_softmax_backward_f32(&grad[0, 0], _row_stride(grad.strides[0], 4),
                                          &y[0, 0], _row_stride(y.strides[0], 4),
-                                         &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+                                         &out[0, 0], _row_stride(out.strides[0], 4), n, c, n_threads)
     else:
         with nogil:
             rc = fs_softmax_backward_f64(&grad[0, 0], _row_stride(grad.strides[0], 8),
                                          &y[0, 0], _row_stride(y.strides[0], 8),
-                                         &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+                                         &out[0, 0], _row_stride(out.strides[0], 8), n, c, n_threads)
     _check(rc, "softmax_backward")
 
 
 def log_softmax_backward(const real[:, :] grad,  # IN
                          const real[:, :] logp,  # IN   log_softmax output
-                         real[:, :] out):        # OUT
+                         real[:, :] out,        # OUT
+                         int n_threads):
     cdef int rc
     cdef int64_t n = grad.shape[0], c = grad.shape[1]
     if real is float:
         with nogil:
             rc = fs_log_softmax_backward_f32(&grad[0, 0], _row_stride(grad.strides[0], 4),
                                              &logp[0, 0], _row_stride(logp.strides[0], 4),
-                                             &out[0, 0], _row_stride(out.strides[0], 4), n, c)
+                                             &out[0, 0], _row_stride(out.strides[0], 4), n, c, n_threads)
     else:
         with nogil:
             rc = fs_log_softmax_backward_f64(&grad[0, 0], _row_stride(grad.strides[0], 8),
                                              &logp[0, 0], _row_stride(logp.strides[0], 8),
-                                             &out[0, 0], _row_stride(out.strides[0], 8), n, c)
+                                             &out[0, 0], _row_stride(out.strides[0], 8), n, c, n_threads)
     _check(rc, "log_softmax_backward")
 
 
 def cross_entropy(const real[:, :] x,          # IN   (rows, classes)
                   const int64_t[::1] target,   # IN   (rows,)
-                  double[::1] loss):           # OUT  (rows,) per-sample loss
+                  double[::1] loss,           # OUT  (rows,) per-sample loss
+                  int n_threads):
     """Returns -1, or the first row whose target is out of range (nothing written)."""
     cdef int64_t bad
     cdef int64_t n = x.shape[0], c = x.shape[1]
     if real is float:
         with nogil:
             bad = fs_cross_entropy_f32(&x[0, 0], _row_stride(x.strides[0], 4),
-                                       &target[0], &loss[0], n, c)
+                                       &target[0], &loss[0], n, c, n_threads)
     else:
         with nogil:
             bad = fs_cross_entropy_f64(&x[0, 0], _row_stride(x.strides[0], 8),
-                                       &target[0], &loss[0], n, c)
+                                       &target[0], &loss[0], n, c, n_threads)
     if bad < FS_TARGETS_OK:
         _check(<int>bad, "cross_entropy")
     return bad
@@ -124,7 +132,8 @@ def cross_entropy_with_grad(const real[:, :] x,         # IN
                             const int64_t[::1] target,  # IN
                             double[::1] loss,           # OUT  (rows,)
                             double scale,
-                            real[:, :] grad):           # OUT  (rows, classes); may be x
+                            real[:, :] grad,            # OUT  (rows, classes); may be x
+                            int n_threads):
     """Returns -1, or the first row whose target is out of range (nothing written)."""
     cdef int64_t bad
     cdef int64_t n = x.shape[0], c = x.shape[1]
@@ -132,19 +141,19 @@ def cross_entropy_with_grad(const real[:, :] x,         # IN
         with nogil:
             bad = fs_cross_entropy_with_grad_f32(&x[0, 0], _row_stride(x.strides[0], 4),
                                                  &target[0], &loss[0], scale,
-                                                 &grad[0, 0], _row_stride(grad.strides[0], 4), n, c)
+                                                 &grad[0, 0], _row_stride(grad.strides[0], 4), n, c, n_threads)
     else:
         with nogil:
             bad = fs_cross_entropy_with_grad_f64(&x[0, 0], _row_stride(x.strides[0], 8),
                                                  &target[0], &loss[0], scale,
-                                                 &grad[0, 0], _row_stride(grad.strides[0], 8), n, c)
+                                                 &grad[0, 0], _row_stride(grad.strides[0], 8), n, c, n_threads)
     if bad < FS_TARGETS_OK:
         _check(<int>bad, "cross_entropy_with_grad")
     return bad
 
 
 def exp(const real[::1] x,  # IN
-        real[::1] out):     # OUT
+        real[::1] out):    # OUT
     """The active kernel set's exp (for its accuracy tests and benchmarks)."""
     cdef int rc
     cdef int64_t n = x.shape[0]
@@ -157,6 +166,16 @@ def exp(const real[::1] x,  # IN
         with nogil:
             rc = fs_exp_f64(&x[0], &out[0], n)
     _check(rc, "exp")
+
+
+def get_num_threads():
+    """Threads a call with n_threads=None uses."""
+    return fs_get_num_threads()
+
+
+def set_num_threads(int n):
+    """Set that limit (n <= 0 restores the default); returns the previous one."""
+    return fs_set_num_threads(n)
 
 
 def get_isa():

@@ -11,6 +11,14 @@ _DTYPES = """\
     inputs are computed and returned as float64. Complex and object arrays
     raise TypeError."""
 
+_THREADS = """\
+    n_threads : int or None, default None
+        Threads to use; None uses ``fastsoftmax.get_num_threads()``
+        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
+        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
+        Small inputs run on one thread. Results are bitwise identical for
+        every thread count.  (The NumPy reference accepts and ignores it.)"""
+
 DOCS = {
     "softmax": f"""Softmax along an axis: ``exp(x - max) / sum(exp(x - max))``.
 
@@ -24,6 +32,7 @@ DOCS = {
     out : ndarray, optional
         Where to write the result: same shape and dtype as the result, writeable.
         May be ``x`` itself (in place).
+{_THREADS}
 
     Returns
     -------
@@ -52,6 +61,7 @@ DOCS = {
         None means the whole array.
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``x``.
+{_THREADS}
 
     Returns
     -------
@@ -83,6 +93,7 @@ DOCS = {
         Keep the reduced axis with length 1.
     out : ndarray, optional
         Of the reduced shape and the result dtype, writeable.
+{_THREADS}
 
     Returns
     -------
@@ -114,6 +125,7 @@ DOCS = {
     axis : int or None, default -1
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``grad`` or ``y``.
+{_THREADS}
 
     Returns
     -------
@@ -143,6 +155,7 @@ DOCS = {
     axis : int or None, default -1
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``grad`` or ``logp``.
+{_THREADS}
 
     Returns
     -------
@@ -172,6 +185,7 @@ DOCS = {
         The class axis.
     reduction : {"mean", "sum", "none"}, default "mean"
         "none" returns the per-sample losses. "mean" of zero samples is 0.0.
+{_THREADS}
 
     Returns
     -------
@@ -212,6 +226,7 @@ DOCS = {
         Where to write the gradient: the logits' shape and result dtype,
         writeable. May be ``logits`` itself: the gradient then overwrites the
         logits and no array of their size is allocated.
+{_THREADS}
 
     Returns
     -------
@@ -235,6 +250,8 @@ DOCS = {
     True
     """,
 }
+# Not every entry is an f-string (some show literal braces): fill this one in here.
+DOCS = {name: doc.replace("{_THREADS}", _THREADS) for name, doc in DOCS.items()}
 
 
 def attach(namespace):

@@ -72,7 +72,8 @@ def _logsumexp(w, axis, keepdims):
         return (np.log(s) + m).reshape(shape)
 
 
-def softmax(x, axis=-1, *, out=None):
+def softmax(x, axis=-1, *, out=None, n_threads=None):
+    ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
     if out is not None:
@@ -80,7 +81,8 @@ def softmax(x, axis=-1, *, out=None):
     return _finish(_softmax(_work(a, compute), ax), out, result)
 
 
-def log_softmax(x, axis=-1, *, out=None):
+def log_softmax(x, axis=-1, *, out=None, n_threads=None):
+    ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
     if out is not None:
@@ -88,7 +90,8 @@ def log_softmax(x, axis=-1, *, out=None):
     return _finish(_log_softmax(_work(a, compute), ax), out, result)
 
 
-def logsumexp(x, axis=-1, *, keepdims=False, out=None):
+def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
+    ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
     shape = ck.reduced_shape(a.shape, ax, keepdims)
@@ -98,7 +101,8 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None):
     return r[()] if (out is None and r.ndim == 0) else r
 
 
-def softmax_backward(grad, y, axis=-1, *, out=None):
+def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
+    ck.check_threads(n_threads)
     (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
@@ -111,7 +115,8 @@ def softmax_backward(grad, y, axis=-1, *, out=None):
     return _finish(yw * (gw - dot), out, result)
 
 
-def log_softmax_backward(grad, logp, axis=-1, *, out=None):
+def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
+    ck.check_threads(n_threads)
     (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
@@ -148,13 +153,15 @@ def _per_sample_loss(w, t, ax):
         return (m.squeeze(ax) - zt) + np.log(s.squeeze(ax))
 
 
-def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
+def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
+    ck.check_threads(n_threads)
     _, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
     loss = _per_sample_loss(w, t, ax)
     return ck.finish_loss(np.asarray(loss, np.float64).reshape(-1), reduction, sample_shape, result)
 
 
-def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None):
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None, n_threads=None):
+    ck.check_threads(n_threads)
     a, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
     if grad_out is not None:
         ck.check_out(grad_out, a.shape, result, name="grad_out")

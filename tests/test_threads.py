@@ -1,0 +1,236 @@
+"""Threads: bitwise-identical results for any n_threads, concurrency, limits, fork."""
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import fastsoftmax as fs
+from fastsoftmax import reference as ref
+from _util import EQUIV, assert_close
+
+compiled = pytest.mark.skipif(fs.backend != "c", reason="threads live in the compiled backend")
+
+THREADS = [1, 2, 3, 4, 7]
+
+
+def _all_ops(x, t, g):
+    """Every public op on logits x (rows last), targets t, upstream grad g."""
+    y = fs.softmax(x, n_threads=1)
+    lp = fs.log_softmax(x, n_threads=1)
+    return {
+        "softmax": lambda n: fs.softmax(x, n_threads=n),
+        "log_softmax": lambda n: fs.log_softmax(x, n_threads=n),
+        "logsumexp": lambda n: fs.logsumexp(x, n_threads=n),
+        "softmax_backward": lambda n: fs.softmax_backward(g, y, n_threads=n),
+        "log_softmax_backward": lambda n: fs.log_softmax_backward(g, lp, n_threads=n),
+        "cross_entropy": lambda n: fs.cross_entropy(x, t, reduction="none", n_threads=n),
+        "cross_entropy_with_grad": lambda n: fs.cross_entropy_with_grad(
+            x, t, reduction="sum", n_threads=n),
+    }
+
+
+def _bytes(r):
+    return [np.asarray(a).tobytes() for a in (r if isinstance(r, tuple) else (r,))]
+
+
+def _special_rows(x):
+    """Put the cases the chunk pieces hand to the row kernel into some rows."""
+    n = x.shape[1]
+    if x.shape[0] >= 6:
+        x[1, n // 3] = np.nan                  # NaN among finite values
+        x[2, : n // 2] = -np.inf               # whole chunks of -inf, then finite values
+        x[3, n - 1] = np.inf                   # +inf
+        x[4, :] = -np.inf                      # all -inf
+        x[5, : n // 2] = np.nan                # NaN before any finite value
+    return x
+
+
+# Rows that fit the row kernels (split over rows) and rows longer than
+# FS_L2_ROW_BYTES (split into chunks, and across threads inside a row when
+# rows are few).
+SHAPES = [(5000, 33), (700, 1000), (6, 70001), (2, 300000), (1, 1_000_003)]
+
+
+@compiled
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_bitwise_identical_for_any_thread_count(isa, dtype, shape):
+    rng = np.random.default_rng(7)
+    x = _special_rows((rng.standard_normal(shape) * 4).astype(dtype))
+    t = rng.integers(0, shape[1], shape[0])
+    g = rng.standard_normal(shape).astype(dtype)
+    for name, f in _all_ops(x, t, g).items():
+        want = _bytes(f(1))
+        for n in THREADS[1:]:
+            assert _bytes(f(n)) == want, f"{name} {isa} {dtype} {shape}: n_threads={n} differs"
+
+
+@compiled
+@pytest.mark.parametrize("shape", [(6, 70001), (1, 600_000)], ids=["6x70001", "1x600000"])
+def test_long_rows_match_reference(isa, dtype, shape):
+    """The chunked path (partials merged across chunks) keeps the contract."""
+    rng = np.random.default_rng(3)
+    x = _special_rows((rng.standard_normal(shape) * 6).astype(dtype))
+    t = rng.integers(0, shape[1], shape[0])
+    g = rng.standard_normal(shape).astype(dtype)
+    tol = EQUIV[dtype]
+    for n in (1, 4):
+        what = f"{isa} {dtype} {shape} n_threads={n}"
+        assert_close(fs.softmax(x, n_threads=n), ref.softmax(x), tol, what="softmax " + what)
+        want = ref.log_softmax(x)
+        assert_close(fs.log_softmax(x, n_threads=n), want, tol,
+                     scale=np.maximum(1, np.abs(want)), what="log_softmax " + what)
+        want = ref.logsumexp(x)
+        assert_close(fs.logsumexp(x, n_threads=n), want, tol,
+                     scale=np.maximum(1, np.abs(want)), what="logsumexp " + what)
+        y = ref.softmax(x)
+        want = ref.softmax_backward(g, y)
+        assert_close(fs.softmax_backward(g, y, n_threads=n), want, 4 * tol, atol=tol * 1e-3,
+                     what="softmax_backward " + what)
+        loss, grad = fs.cross_entropy_with_grad(x, t, reduction="none", n_threads=n)
+        rl, rg = ref.cross_entropy_with_grad(x, t, reduction="none")
+        assert_close(loss, rl, tol, scale=np.maximum(1, np.abs(rl)), what="CE loss " + what)
+        assert_close(grad, rg, tol, atol=tol * 1e-3, what="CE grad " + what)
+        assert_close(fs.cross_entropy(x, t, reduction="none", n_threads=n), rl, tol,
+                     scale=np.maximum(1, np.abs(rl)), what="CE " + what)
+
+
+@compiled
+def test_long_row_grad_in_place_and_out(dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((3, 200_000)) * 3).astype(dtype)
+    t = np.array([0, 199_999, 12345])
+    want_loss, want_grad = fs.cross_entropy_with_grad(x, t, n_threads=1)
+    buf = x.copy()
+    loss, grad = fs.cross_entropy_with_grad(buf, t, grad_out=buf, n_threads=4)
+    assert grad is buf and loss == want_loss and np.array_equal(grad, want_grad)
+    out = np.empty_like(x)
+    assert fs.softmax(x, out=out, n_threads=3) is out
+    assert np.array_equal(out, fs.softmax(x, n_threads=1))
+
+
+@compiled
+def test_concurrent_threaded_calls_give_sequential_bytes(dtype):
+    """8 Python threads, each calling every op with n_threads > 1 inside."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for i, shape in enumerate([(300, 1000), (4, 90000), (2000, 17), (1, 400_000),
+                               (64, 5000), (3, 70001), (1000, 130), (9, 33333)]):
+        x = (rng.standard_normal(shape) * 3).astype(dtype)
+        t = rng.integers(0, shape[1], shape[0])
+        g = rng.standard_normal(shape).astype(dtype)
+        ops = _all_ops(x, t, g)
+        cases.append((ops, {k: _bytes(f(1)) for k, f in ops.items()}))
+    errors = []
+    barrier = threading.Barrier(len(cases))
+
+    def work(ops, want):
+        barrier.wait()
+        for _ in range(3):
+            for k, f in ops.items():
+                if _bytes(f(4)) != want[k]:
+                    errors.append(k)
+
+    threads = [threading.Thread(target=work, args=c) for c in cases]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("bad,exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                     ("2", TypeError), (True, TypeError)])
+def test_n_threads_validation(bad, exc):
+    x = np.ones((2, 3))
+    for mod in (fs, ref):
+        with pytest.raises(exc, match="n_threads"):
+            mod.softmax(x, n_threads=bad)
+        with pytest.raises(exc, match="n_threads"):
+            mod.cross_entropy(x, [0, 1], n_threads=bad)
+    with pytest.raises(exc, match="n_threads"):
+        fs.set_num_threads(bad)
+
+
+def test_n_threads_accepts_numpy_ints_and_large_values():
+    x = np.random.default_rng(0).standard_normal((40, 50))
+    want = ref.softmax(x)
+    assert_close(fs.softmax(x, n_threads=np.int64(2)), want, 1e-13)
+    assert_close(fs.softmax(x, n_threads=10_000), want, 1e-13)
+
+
+@compiled
+def test_set_and_get_num_threads():
+    before = fs.get_num_threads()
+    try:
+        assert fs.set_num_threads(3) == before
+        assert fs.get_num_threads() == 3
+        assert fs.set_num_threads(None) == 3
+        assert fs.get_num_threads() == before
+    finally:
+        fs.set_num_threads(None)
+
+
+def _run(code, **env):
+    e = dict(os.environ)
+    for k in ("FASTSOFTMAX_NUM_THREADS", "OMP_NUM_THREADS"):
+        e.pop(k, None)
+    e.update(env)
+    r = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+@compiled
+def test_default_thread_count_honours_environment():
+    code = "import fastsoftmax as fs; print(fs.get_num_threads())"
+    assert _run(code, OMP_NUM_THREADS="3") == "3"
+    assert _run(code, OMP_NUM_THREADS="5,2") == "5"
+    assert _run(code, FASTSOFTMAX_NUM_THREADS="2", OMP_NUM_THREADS="7") == "2"
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert _run(code) == str(min(cpus, 256))
+
+
+@compiled
+def test_threadpoolctl_limits_fastsoftmax():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fs.set_num_threads(4)
+    try:
+        info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "fastsoftmax"]
+        assert len(info) == 1 and info[0]["num_threads"] == 4 and info[0]["version"] == fs.__version__
+        with threadpoolctl.threadpool_limits(1):
+            assert fs.get_num_threads() == 1
+        assert fs.get_num_threads() == 4
+        with threadpoolctl.threadpool_limits(limits={"fastsoftmax": 2}):
+            assert fs.get_num_threads() == 2
+        assert fs.get_num_threads() == 4
+    finally:
+        fs.set_num_threads(None)
+
+
+def _child_softmax(q):
+    x = np.random.default_rng(0).standard_normal((2000, 300))
+    q.put(fs.softmax(x, n_threads=2).tobytes())
+
+
+@compiled
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_fork_after_threaded_call():
+    """A forked child (multiprocessing's default on Linux) gets a fresh pool, not a hang."""
+    x = np.random.default_rng(0).standard_normal((2000, 300))
+    want = fs.softmax(x, n_threads=2).tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # fork in a threaded process
+        ctx = multiprocessing.get_context("fork")
+        q = ctx.Queue()
+        p = ctx.Process(target=_child_softmax, args=(q,))
+        p.start()
+        got = q.get(timeout=60)
+        p.join(timeout=60)
+    assert p.exitcode == 0
+    assert got == want
