@@ -264,13 +264,105 @@ static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b, FS_T *y,
     }
 }
 
-static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
-                                int64_t n_rows, int64_t n_cols) {
+/* Rows of at most VL elements live in one register: the max is a butterfly
+ * reduction that stays in vector registers, with no loops or block
+ * bookkeeping (the per-row cost dominates at ~10 classes).  The sum is
+ * widened to double: cross-entropy's target gradient p - 1 cancels, so s must
+ * be accurate beyond the data type.  Returns 0 when the row needs the
+ * portable body (max not finite).  *e gets exp(x - m) -- shift-corrected
+ * when `for_output` -- and 0 in unused lanes. */
+static inline int FS_FN(vshort)(const FS_T *x, int64_t n, int for_output, vec *v, vec *e,
+                                FS_T *m, double *s) {
+    *v = VOP(loadp)(x, n, -INFINITY);
+    vec vm = VOP(allmax)(*v);
+    *m = VOP(first)(vm);
+    if (!isfinite(*m)) return 0;
+    if (for_output) {
+        vec vnegm = VOP(sub)(VOP(set1)(0), vm), vlo = VOP(sub)(vm, VOP(set1)(110));
+        *e = FS_FN(vexp_shift)(*v, vm, vnegm, vlo);
+    } else {
+        *e = FS_FN(vexp)(VOP(sub)(*v, vm));
+    }
+    *s = VOP(hsum)(*e);
+    return 1;
+}
+
+/* softmax of a row of at most FS_SMALL_VECS vectors, kept in registers: the
+ * general path's store-then-reload of y (partial stores included) stalls
+ * store forwarding, which dominates rows of a few dozen elements.  Sums of
+ * <= 4 * VL terms in the data type stay within ~7 ulp (inside the contract).
+ * Returns 0, writing nothing, when the row needs more care. */
+#define FS_SMALL_VECS 4
+static inline int FS_FN(vsmall_softmax)(const FS_T *x, FS_T *y, int64_t n) {
+    vec v[FS_SMALL_VECS], e[FS_SMALL_VECS];
+    int nv = (int)((n + VL - 1) / VL);
+    int64_t tail = n - (int64_t)(nv - 1) * VL;
+    vec mx = VOP(set1)(-INFINITY);
+    for (int k = 0; k < FS_SMALL_VECS; k++)
+        if (k < nv) {
+            v[k] = k == nv - 1 ? VOP(loadp)(x + k * VL, tail, -INFINITY) : VOP(load)(x + k * VL);
+            mx = VOP(max)(v[k], mx);
+        }
+    vec vm = VOP(allmax)(mx);
+    if (!isfinite(VOP(first)(vm))) return 0;
+    vec vnegm = VOP(sub)(VOP(set1)(0), vm), vlo = VOP(sub)(vm, VOP(set1)(110));
+    vec sum = VOP(set1)(0);
+    for (int k = 0; k < FS_SMALL_VECS; k++)
+        if (k < nv) {
+            e[k] = FS_FN(vexp_shift)(v[k], vm, vnegm, vlo);
+            sum = VOP(add)(sum, e[k]);
+        }
+    FS_T s = VOP(first)(VOP(allsum)(sum));
+    if (s != s) return 0;
+    vec inv = VOP(set1)((FS_T)1 / s);
+    for (int k = 0; k < FS_SMALL_VECS; k++)
+        if (k < nv) {
+            if (k == nv - 1) VOP(storep)(y + k * VL, VOP(mul)(e[k], inv), tail);
+            else VOP(store)(y + k * VL, VOP(mul)(e[k], inv));
+        }
+    return 1;
+}
+
+/* softmax of FS_SHORT_BLOCK rows of n <= VL elements at once: the rows'
+ * dependency chains (reduce, exp, reduce, divide: ~100 cycles of latency)
+ * interleave, which out-of-order execution alone does not achieve.  Returns 0,
+ * writing nothing, when a row needs more care (non-finite max or NaN sum);
+ * the caller then takes the rows one by one. */
+#define FS_SHORT_BLOCK 8
+static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                              int64_t n) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK], s[FS_SHORT_BLOCK];
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) v[k] = VOP(loadp)(x + k * xs, n, -INFINITY);
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) m[k] = VOP(allmax)(v[k]);
+    vec lo = m[0], hi = m[0];
+    for (int k = 1; k < FS_SHORT_BLOCK; k++) {
+        lo = VOP(min)(lo, m[k]);
+        hi = VOP(max)(hi, m[k]);
+    }
+    if (!isfinite(VOP(first)(lo)) || !isfinite(VOP(first)(hi))) return 0;
+    for (int k = 0; k < FS_SHORT_BLOCK; k++)
+        e[k] = FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
+                                 VOP(sub)(m[k], VOP(set1)(110)));
+    vec tot = VOP(set1)(0);
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) {
+        s[k] = VOP(allsum)(e[k]);
+        tot = VOP(add)(tot, s[k]);
+    }
+    if (VOP(first)(tot) != VOP(first)(tot)) return 0;
+    for (int k = 0; k < FS_SHORT_BLOCK; k++)
+        VOP(storep)(y + k * ys, VOP(mul)(e[k], VOP(set1)((FS_T)1 / VOP(first)(s[k]))), n);
+    return 1;
+}
+
+static void FS_FN(softmax_each_row)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                    int64_t n_rows, int64_t n_cols) {
     int in_cache = (uint64_t)n_cols * sizeof(FS_T) <= FS_L2_ROW_BYTES;
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         FS_T m;
         double s;
-        if (in_cache) {
+        if (n_cols <= FS_SMALL_VECS * VL && FS_FN(vsmall_softmax)(x, y, n_cols)) {
+            continue;
+        } else if (in_cache) {
             m = FS_FN(vrow_max)(x, n_cols);
             if (!isfinite(m)) { FS_FB(softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
             s = FS_FN(vexp_store_sum)(x, y, n_cols, m);
@@ -284,14 +376,31 @@ static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
     }
 }
 
+static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                int64_t n_rows, int64_t n_cols) {
+    int64_t r = 0;
+    if (n_cols <= VL)
+        for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK, x += FS_SHORT_BLOCK * xs,
+                                             y += FS_SHORT_BLOCK * ys)
+            if (!FS_FN(vshort_softmax_block)(x, xs, y, ys, n_cols))
+                FS_FN(softmax_each_row)(x, xs, y, ys, FS_SHORT_BLOCK, n_cols);
+    FS_FN(softmax_each_row)(x, xs, y, ys, n_rows - r, n_cols);
+}
+
 static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
                                     int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         FS_T m;
         double s;
-        if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(log_softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
+        vec v, e;
+        int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
+                              : FS_FN(vonline)(x, n_cols, &m, &s);
+        if (!ok) { FS_FB(log_softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
         if (s != s) { FS_FN(vfill)(y, n_cols, NAN); continue; }
-        FS_FN(chunk_write)(FS_W_LOG_SOFTMAX, x, NULL, y, n_cols, m, log(s));
+        if (n_cols <= VL)
+            VOP(storep)(y, VOP(sub)(VOP(sub)(v, VOP(set1)(m)), VOP(set1)((FS_T)log(s))), n_cols);
+        else
+            FS_FN(chunk_write)(FS_W_LOG_SOFTMAX, x, NULL, y, n_cols, m, log(s));
     }
 }
 
@@ -300,7 +409,10 @@ static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
-        if (!FS_FN(vonline)(x, n_cols, &m, &s)) { FS_FB(logsumexp_rows)(x, 0, out + r, 1, n_cols); continue; }
+        vec v, e;
+        int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
+                              : FS_FN(vonline)(x, n_cols, &m, &s);
+        if (!ok) { FS_FB(logsumexp_rows)(x, 0, out + r, 1, n_cols); continue; }
         out[r] = (FS_T)((double)m + log(s));
     }
 }
@@ -322,7 +434,10 @@ static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
-        if (!FS_FN(vonline)(x, n_cols, &m, &s)) {
+        vec v, e;
+        int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
+                              : FS_FN(vonline)(x, n_cols, &m, &s);
+        if (!ok) {
             FS_FB(cross_entropy_rows)(x, 0, target + r, loss + r, 1, n_cols);
             continue;
         }
@@ -336,7 +451,10 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
         FS_T m;
         double s;
-        if (!FS_FN(vonline)(x, n_cols, &m, &s)) {
+        vec v, e;
+        int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 1, &v, &e, &m, &s)
+                              : FS_FN(vonline)(x, n_cols, &m, &s);
+        if (!ok) {
             FS_FB(cross_entropy_with_grad_rows)(x, 0, target + r, loss + r, scale, grad, 0, 1, n_cols);
             continue;
         }
@@ -345,7 +463,10 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
         loss[r] = ((double)m - xt) + log(s);
         if (s != s) { FS_FN(vfill)(grad, n_cols, NAN); continue; }
         double inv = 1.0 / s;
-        FS_FN(vwrite_exp_scaled)(x, grad, n_cols, m, (FS_T)(inv * scale));
+        if (n_cols <= VL)
+            VOP(storep)(grad, VOP(mul)(e, VOP(set1)((FS_T)(inv * scale))), n_cols);
+        else
+            FS_FN(vwrite_exp_scaled)(x, grad, n_cols, m, (FS_T)(inv * scale));
         grad[t] = (FS_T)((exp(xt - (double)m) * inv - 1.0) * scale);
     }
 }

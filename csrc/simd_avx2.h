@@ -19,8 +19,9 @@ static inline __m256i fs_mask64(int64_t n) {
 /* float32 */
 static inline vec_f32 vload_f32(const float *p) { return _mm256_loadu_ps(p); }
 static inline vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
-    __m256i m = fs_mask32(n);
-    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+    float buf[8];
+    for (int i = 0; i < 8; i++) buf[i] = i < n ? p[i] : fill;
+    return _mm256_loadu_ps(buf);
 }
 static inline void vstore_f32(float *p, vec_f32 v) { _mm256_storeu_ps(p, v); }
 static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) { _mm256_maskstore_ps(p, fs_mask32(n), v); }
@@ -59,6 +60,19 @@ static inline float vhmax_f32(vec_f32 v) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
+/* Butterfly reductions leaving the result in every lane (see simd_avx512.h). */
+static inline vec_f32 vallmax_f32(vec_f32 v) {
+    v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+static inline vec_f32 vallsum_f32(vec_f32 v) {
+    v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+static inline float vfirst_f32(vec_f32 v) { return _mm256_cvtss_f32(v); }
+static inline vec_f32 vdiv_f32(vec_f32 a, vec_f32 b) { return _mm256_div_ps(a, b); }
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }
@@ -96,3 +110,13 @@ static inline double vhmax_f64(vec_f64 v) {
     __m128d m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
 }
+static inline vec_f64 vallmax_f64(vec_f64 v) {
+    v = _mm256_max_pd(v, _mm256_permute2f128_pd(v, v, 1));
+    return _mm256_max_pd(v, _mm256_permute_pd(v, 0x5));
+}
+static inline vec_f64 vallsum_f64(vec_f64 v) {
+    v = _mm256_add_pd(v, _mm256_permute2f128_pd(v, v, 1));
+    return _mm256_add_pd(v, _mm256_permute_pd(v, 0x5));
+}
+static inline double vfirst_f64(vec_f64 v) { return _mm256_cvtsd_f64(v); }
+static inline vec_f64 vdiv_f64(vec_f64 a, vec_f64 b) { return _mm256_div_pd(a, b); }

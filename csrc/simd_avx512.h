@@ -38,6 +38,23 @@ static inline double vhsum_f32(vec_f32 v) {   /* lanes widened to double before 
     return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
 }
 static inline float vhmax_f32(vec_f32 v) { return _mm512_reduce_max_ps(v); }
+/* Butterfly reductions leaving the result in every lane (no scalar round
+ * trip; short rows use them).  With NaN lanes, max may differ across lanes;
+ * the sum of such a row is NaN in every lane, which callers test. */
+static inline vec_f32 vallmax_f32(vec_f32 v) {
+    v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+static inline vec_f32 vallsum_f32(vec_f32 v) {
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+static inline float vfirst_f32(vec_f32 v) { return _mm512_cvtss_f32(v); }
+static inline vec_f32 vdiv_f32(vec_f32 a, vec_f32 b) { return _mm512_div_ps(a, b); }
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }
@@ -59,3 +76,15 @@ static inline vec_f64 vround_f64(vec_f64 a) {
 static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) { return _mm512_scalef_pd(p, n); }
 static inline double vhsum_f64(vec_f64 v) { return _mm512_reduce_add_pd(v); }
 static inline double vhmax_f64(vec_f64 v) { return _mm512_reduce_max_pd(v); }
+static inline vec_f64 vallmax_f64(vec_f64 v) {
+    v = _mm512_max_pd(v, _mm512_shuffle_f64x2(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_max_pd(v, _mm512_shuffle_f64x2(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_max_pd(v, _mm512_permute_pd(v, 0x55));
+}
+static inline vec_f64 vallsum_f64(vec_f64 v) {
+    v = _mm512_add_pd(v, _mm512_shuffle_f64x2(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_pd(v, _mm512_shuffle_f64x2(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_add_pd(v, _mm512_permute_pd(v, 0x55));
+}
+static inline double vfirst_f64(vec_f64 v) { return _mm512_cvtsd_f64(v); }
+static inline vec_f64 vdiv_f64(vec_f64 a, vec_f64 b) { return _mm512_div_pd(a, b); }

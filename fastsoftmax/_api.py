@@ -113,7 +113,60 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt):
     return y.astype(result, copy=False)
 
 
+# Kernels specialised per dtype: calling a fused Cython function pays a
+# signature lookup on every call, a large part of a small call's cost.
+_SPECIALISED = {
+    name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
+    for name in ("softmax", "log_softmax")
+}
+
+
+def _fast_kernel(name, x, axis):
+    """The specialised kernel when ``x`` needs no normalisation at all -- a
+    non-empty C-contiguous float32/float64 ndarray reduced over its last
+    axis -- else None (the general path then checks and arranges everything)."""
+    if type(x) is not np.ndarray or type(axis) is not int:
+        return None
+    nd = x.ndim
+    if nd == 0 or (axis != -1 and axis != nd - 1) or not x.flags.c_contiguous or x.size == 0:
+        return None
+    return _SPECIALISED[name].get(x.dtype)
+
+
+def _fast_out(x, out):
+    """``out`` itself when the kernel may write it directly: None (allocate),
+    or an ndarray like ``x`` (dtype, shape, C order, writeable) that is ``x``
+    itself or shares no memory with it.  False sends the call down the
+    general path, which checks ``out`` and explains what is wrong."""
+    if out is None:
+        return np.empty_like(x)
+    if (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
+            and out.flags.c_contiguous and out.flags.writeable
+            and (out is x or not np.may_share_memory(out, x))):
+        return out
+    return False
+
+
+def _fast_elementwise(kernel, x, out, n_threads):
+    """The whole call for the common case, or None to take the general path."""
+    y = _fast_out(x, out)
+    if y is False:
+        return None
+    nt = 0 if n_threads is None else ck.check_threads(n_threads)
+    if x.ndim == 2:
+        kernel(x, y, nt)
+    else:
+        n = x.shape[-1]
+        kernel(x.reshape(-1, n), y.reshape(-1, n), nt)
+    return y
+
+
 def softmax(x, axis=-1, *, out=None, n_threads=None):
+    k = _fast_kernel("softmax", x, axis)
+    if k is not None:
+        y = _fast_elementwise(k, x, out, n_threads)
+        if y is not None:
+            return y
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
@@ -123,6 +176,11 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
+    k = _fast_kernel("log_softmax", x, axis)
+    if k is not None:
+        y = _fast_elementwise(k, x, out, n_threads)
+        if y is not None:
+            return y
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
