@@ -471,6 +471,94 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
     }
 }
 
+/* ---- non-last axis: vectorised across contiguous columns ---------------------- */
+/* Design: a tile of w <= FS_COL_TILE_BYTES columns over all n rows (rows xm
+ * apart), FS_COL_VECS vectors wide: pass 1 column max (vector max, NaN kept
+ * out as in vrow_max); pass 2 exp(x - max) per lane -- stored for softmax,
+ * shift-corrected as in the row kernels -- summed in the data type over
+ * FS_COL_SUM_ROWS rows, then widened into per-column double Neumaier sums; pass 3
+ * scales (softmax) or shifts (log_softmax) in place, or logsumexp writes one
+ * value per column.  Three passes over a tile of n * 256 bytes.  A tile with
+ * a non-finite column max goes column by column through the row kernel, which
+ * applies scipy's rules; NaN among finite values makes its column NaN. */
+#define FS_COL_VECS (FS_COL_TILE_BYTES / (int)sizeof(FS_T) / VL)
+#define FS_COL_W (FS_COL_TILE_BYTES / (int)sizeof(FS_T))
+/* Rows summed in the data type's lanes before widening: as in the row
+ * kernels, each lane adds at most 16 terms, so float32 stays well inside
+ * its contract however long the column. */
+#define FS_COL_SUM_ROWS 16
+
+static inline vec FS_FN(col_load)(const FS_T *p, int v, int nv, int64_t tail, FS_T fill) {
+    return v == nv - 1 ? VOP(loadp)(p + v * VL, tail, fill) : VOP(load)(p + v * VL);
+}
+
+static inline void FS_FN(col_store)(FS_T *p, int v, int nv, int64_t tail, vec a) {
+    if (v == nv - 1) VOP(storep)(p + v * VL, a, tail);
+    else VOP(store)(p + v * VL, a);
+}
+
+static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
+                            FS_T *red, int64_t n, int64_t w) {
+    vec mv[FS_COL_VECS];
+    FS_T m[FS_COL_W], lane[FS_COL_W];
+    fs_acc acc[FS_COL_W];
+    int nv = (int)((w + VL - 1) / VL);
+    int64_t tail = w - (int64_t)(nv - 1) * VL;
+
+    for (int v = 0; v < nv; v++) mv[v] = VOP(set1)(-INFINITY);
+    for (int64_t i = 0; i < n; i++)
+        for (int v = 0; v < nv; v++)
+            mv[v] = VOP(max)(FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY), mv[v]);
+    for (int v = 0; v < nv; v++) VOP(store)(m + v * VL, mv[v]);
+    for (int64_t j = 0; j < w; j++)
+        if (!isfinite(m[j])) {
+            FS_COLS_GATHER_BODY(FS_T, FS_FN(softmax_rows), FS_FN(log_softmax_rows),
+                                FS_FN(logsumexp_rows))
+        }
+
+    for (int64_t j = 0; j < w; j++) acc[j].s = acc[j].c = 0.0;
+    for (int64_t b = 0; b < n; b += FS_COL_SUM_ROWS) {
+        int64_t end = n - b < FS_COL_SUM_ROWS ? n : b + FS_COL_SUM_ROWS;
+        vec sv[FS_COL_VECS];
+        for (int v = 0; v < nv; v++) sv[v] = VOP(set1)(0);
+        for (int64_t i = b; i < end; i++)
+            for (int v = 0; v < nv; v++) {
+                vec xv = FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY), e;
+                if (kind == FS_C_SOFTMAX) {
+                    e = FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v]),
+                                          VOP(sub)(mv[v], VOP(set1)(110)));
+                    FS_FN(col_store)(y + i * ym, v, nv, tail, e);
+                } else {
+                    e = FS_FN(vexp)(VOP(sub)(xv, mv[v]));
+                }
+                sv[v] = VOP(add)(sv[v], e);
+            }
+        for (int v = 0; v < nv; v++) VOP(store)(lane + v * VL, sv[v]);
+        for (int64_t j = 0; j < w; j++) fs_acc_add(&acc[j], (double)lane[j]);
+    }
+
+    /* per-column constant of pass 3, in `lane` (unused lanes zeroed) */
+    for (int64_t j = w; j < FS_COL_W; j++) lane[j] = 0;
+    for (int64_t j = 0; j < w; j++) {
+        double s = fs_acc_value(&acc[j]);
+        if (kind == FS_C_LOGSUMEXP) red[j] = (FS_T)((double)m[j] + log(s));
+        else lane[j] = (FS_T)(kind == FS_C_SOFTMAX ? 1.0 / s : log(s));
+    }
+    if (kind == FS_C_LOGSUMEXP) return FS_OK;
+    vec cv[FS_COL_VECS];
+    for (int v = 0; v < nv; v++) cv[v] = VOP(load)(lane + v * VL);
+    for (int64_t i = 0; i < n; i++)
+        for (int v = 0; v < nv; v++) {
+            vec r;
+            if (kind == FS_C_SOFTMAX)
+                r = VOP(mul)(FS_FN(col_load)(y + i * ym, v, nv, tail, 0), cv[v]);
+            else
+                r = VOP(sub)(VOP(sub)(FS_FN(col_load)(x + i * xm, v, nv, tail, 0), mv[v]), cv[v]);
+            FS_FN(col_store)(y + i * ym, v, nv, tail, r);
+        }
+    return FS_OK;
+}
+
 /* y = exp(x) elementwise: the kernel set's exp, exposed for its own tests. */
 static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
     int64_t i = 0;
@@ -478,6 +566,9 @@ static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
     if (i < n) VOP(storep)(y + i, FS_FN(vexp)(VOP(loadp)(x + i, n - i, 0)), n - i);
 }
 
+#undef FS_COL_VECS
+#undef FS_COL_SUM_ROWS
+#undef FS_COL_W
 #undef FS_ISA
 #undef FS_FN
 #undef FS_FB

@@ -212,6 +212,75 @@ static FS_D(fs_job) FS_D(fs_job_new)(int op, int64_t n_cols) {
     return j;
 }
 
+/* ---- non-last axis: fixed tiles of columns, split across threads ---------------- */
+typedef struct {
+    const fs_kernel_table *tab;
+    int kind;
+    const FS_T *x;
+    int64_t xo, xm;
+    FS_T *y;
+    int64_t yo, ym;
+    FS_T *red;
+    int64_t n, inner, tile, n_tiles;
+    int failed;   /* FS_ENOMEM from some tile (written by any thread: any value but 0 is failure) */
+} FS_D(fs_cols_job);
+
+static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
+    FS_D(fs_cols_job) *j = ctx;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t o = it / j->n_tiles, j0 = (it % j->n_tiles) * j->tile;
+        int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
+        int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
+                                      j->y ? j->y + o * j->yo + j0 : NULL, j->ym,
+                                      j->red ? j->red + o * j->inner + j0 : NULL, j->n, w);
+        if (rc != FS_OK) j->failed = rc;
+    }
+}
+
+static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS_T *y,
+                             int64_t yo, int64_t ym, FS_T *red, int64_t n_outer, int64_t n,
+                             int64_t inner, int n_threads) {
+    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
+    if (n_outer == 0 || inner == 0) return FS_OK;
+    if (n == 0) {
+        if (kind != FS_C_LOGSUMEXP) return FS_OK;
+        if (!red) return FS_EINVAL;
+        for (int64_t i = 0; i < n_outer * inner; i++) red[i] = -(FS_T)INFINITY;
+        return FS_OK;
+    }
+    if (!x || (kind == FS_C_LOGSUMEXP ? !red : !y)) return FS_EINVAL;
+    FS_D(fs_cols_job) j;
+    memset(&j, 0, sizeof(j));
+    j.tab = fs_table();
+    j.kind = kind;
+    j.x = x, j.xo = xo, j.xm = xm, j.y = y, j.yo = yo, j.ym = ym, j.red = red;
+    j.n = n, j.inner = inner;
+    j.tile = FS_COL_TILE_BYTES / (int64_t)sizeof(FS_T);
+    j.n_tiles = (inner + j.tile - 1) / j.tile;
+    int64_t items = n_outer * j.n_tiles;
+    int th = fs_threads_for(n_threads, n_outer * n * inner, FS_MIN_WORK, items);
+    fs_parallel_run(th, items, FS_D(fs_cols_task), &j);
+    return j.failed ? j.failed : FS_OK;
+}
+
+int FS_D(fs_softmax_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *y, int64_t yo, int64_t ym,
+                          int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
+    return FS_D(fs_run_cols)(FS_C_SOFTMAX, x, xo, xm, y, yo, ym, NULL, n_outer, n, inner, n_threads);
+}
+
+int FS_D(fs_log_softmax_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *y, int64_t yo,
+                              int64_t ym, int64_t n_outer, int64_t n, int64_t inner,
+                              int n_threads) {
+    return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX, x, xo, xm, y, yo, ym, NULL, n_outer, n, inner,
+                             n_threads);
+}
+
+int FS_D(fs_logsumexp_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *out, int64_t n_outer,
+                            int64_t n, int64_t inner, int n_threads) {
+    return FS_D(fs_run_cols)(FS_C_LOGSUMEXP, x, xo, xm, NULL, 0, 0, out, n_outer, n, inner,
+                             n_threads);
+}
+
 /* ---- public entry points ------------------------------------------------------ */
 int FS_D(fs_softmax)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys, int64_t n_rows,
                      int64_t n_cols, int n_threads) {

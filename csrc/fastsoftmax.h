@@ -55,6 +55,29 @@ int fs_logsumexp_f32(const float *x, int64_t x_stride, float *out,
 int fs_logsumexp_f64(const double *x, int64_t x_stride, double *out,
                      int64_t n_rows, int64_t n_cols, int n_threads);
 
+/* ---- forward ops over a non-last axis ------------------------------------ */
+/* The array is (n_outer, n, inner): element (o, i, j) is at
+ * x[o * x_outer + i * x_mid + j] -- the reduced axis i is strided, the inner
+ * axis j contiguous -- and likewise for y.  Each (o, j) column is reduced
+ * over i, vectorised across j: no transposed copy.  logsumexp writes
+ * out[o * inner + j]. */
+int fs_softmax_cols_f32(const float *x, int64_t x_outer, int64_t x_mid, float *y,
+                        int64_t y_outer, int64_t y_mid, int64_t n_outer, int64_t n,
+                        int64_t inner, int n_threads);
+int fs_softmax_cols_f64(const double *x, int64_t x_outer, int64_t x_mid, double *y,
+                        int64_t y_outer, int64_t y_mid, int64_t n_outer, int64_t n,
+                        int64_t inner, int n_threads);
+int fs_log_softmax_cols_f32(const float *x, int64_t x_outer, int64_t x_mid, float *y,
+                            int64_t y_outer, int64_t y_mid, int64_t n_outer, int64_t n,
+                            int64_t inner, int n_threads);
+int fs_log_softmax_cols_f64(const double *x, int64_t x_outer, int64_t x_mid, double *y,
+                            int64_t y_outer, int64_t y_mid, int64_t n_outer, int64_t n,
+                            int64_t inner, int n_threads);
+int fs_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_mid, float *out,
+                          int64_t n_outer, int64_t n, int64_t inner, int n_threads);
+int fs_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_mid, double *out,
+                          int64_t n_outer, int64_t n, int64_t inner, int n_threads);
+
 /* ---- backward ops ------------------------------------------------------- */
 /* out = y * (grad - sum(grad * y)) per row */
 int fs_softmax_backward_f32(const float *grad, int64_t grad_stride,

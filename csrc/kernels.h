@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fastsoftmax.h"   /* FS_OK, FS_ENOMEM */
+
 /* Rows up to this many bytes are "in cache": one row kernel call per row
  * (softmax makes three passes over it).  Longer rows are cut into chunks of
  * FS_CHUNK_BYTES: partial reductions per chunk, merged in chunk order, then
@@ -26,6 +28,14 @@
  *   FS_W_LOG_SOFTMAX_BW y = a - exp(b) * p0             (a = grad, b = logp, p0 = sum(a))
  * (cross_entropy_with_grad writes FS_W_SOFTMAX with p1 = scale / sum.) */
 enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
+
+/* Reductions over a non-last axis: an (n, w) block whose n rows are `xm`
+ * elements apart and whose w <= FS_COL_TILE_BYTES / sizeof(T) columns are
+ * contiguous; each column is reduced (vectorised ACROSS columns, no
+ * transposed copy).  Tiles are fixed by the driver, so results do not depend
+ * on the thread count. */
+#define FS_COL_TILE_BYTES 256
+enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP };
 
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \
@@ -46,6 +56,9 @@ enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
     typedef double (*fs_dot_##SFX##_fn)(const T *a, const T *b, int64_t n);      \
     typedef void (*fs_write_##SFX##_fn)(int kind, const T *a, const T *b, T *y,  \
                                         int64_t n, double p0, double p1);        \
+    /* returns FS_OK, or FS_ENOMEM; red: logsumexp output (w values) */          \
+    typedef int (*fs_cols_##SFX##_fn)(int kind, const T *x, int64_t xm, T *y,     \
+                                      int64_t ym, T *red, int64_t n, int64_t w);  \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \
                                           double grad_scale, T *grad, int64_t gs, \
@@ -65,7 +78,8 @@ FS_KERNEL_TYPES(double, f64)
     fs_map_##SFX##_fn exp_##SFX;                       \
     fs_online_##SFX##_fn online_##SFX;                 \
     fs_dot_##SFX##_fn dot_##SFX;                       \
-    fs_write_##SFX##_fn write_##SFX;
+    fs_write_##SFX##_fn write_##SFX;                   \
+    fs_cols_##SFX##_fn cols_##SFX;
 
 typedef struct fs_kernel_table {
     const char *name;
@@ -85,7 +99,8 @@ typedef struct fs_kernel_table {
     .exp_##SFX = exp_array_##ISA##_##SFX,                  \
     .online_##SFX = chunk_online_##ISA##_##SFX,            \
     .dot_##SFX = chunk_dot_##ISA##_##SFX,                  \
-    .write_##SFX = chunk_write_##ISA##_##SFX,
+    .write_##SFX = chunk_write_##ISA##_##SFX,              \
+    .cols_##SFX = cols_tile_##ISA##_##SFX,
 
 extern const fs_kernel_table fs_kernels_scalar;
 

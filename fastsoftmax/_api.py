@@ -91,13 +91,58 @@ def _restore(res, axis, shape):
     return res if axis == len(shape) - 1 else np.moveaxis(res, -1, axis)
 
 
-def _elementwise(kernel, arrays, axis, out, compute, result, nt):
+# Reductions over a non-last axis run the column kernels (vectorised across
+# the contiguous inner axis, no transposed copy) when the inner extent fills
+# at least this many lanes; narrower ones take one transposed copy.
+_MIN_INNER = 8
+
+
+def _cols_view(a, axis):
+    """(outer, n, inner) view of ``a`` with a contiguous inner axis, or None."""
+    if a is None or axis is None or axis == a.ndim - 1:
+        return None
+    inner = ck.prod(a.shape[axis + 1:])
+    if inner < _MIN_INNER:
+        return None
+    try:
+        v = a.reshape(ck.prod(a.shape[:axis]), a.shape[axis], inner, copy=False)
+    except ValueError:
+        return None
+    return v if v.strides[2] == a.itemsize else None
+
+
+def _columns(cols_kernel, x, axis, out, compute, result, nt):
+    """The whole call through a column kernel, or None when the layout does not allow it."""
+    src = x if x.dtype == compute else None
+    if src is None and x.flags.c_contiguous:
+        src = x.astype(compute)          # a converted copy, not a transposed one
+    v = _cols_view(src, axis)
+    if v is None:
+        return None
+    if out is not None and out.dtype == compute:
+        tv = _cols_view(out, axis)
+        if tv is not None and (not np.may_share_memory(tv, v) or _same_view(tv, v)):
+            cols_kernel(v, tv, nt)
+            return out
+    res = np.empty(x.shape, compute)
+    cols_kernel(v, _cols_view(res, axis), nt)
+    if out is not None:
+        np.copyto(out, res, casting="unsafe")
+        return out
+    return res.astype(result, copy=False)
+
+
+def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=None):
     """Shared driver of the ops whose result has the input's shape."""
     shape = arrays[0].shape
     if out is not None:
         ck.check_out(out, shape, result)
     if arrays[0].size == 0:
         return out if out is not None else np.empty(shape, result)
+    if cols_kernel is not None:
+        y = _columns(cols_kernel, arrays[0], axis, out, compute, result, nt)
+        if y is not None:
+            return y
     ops = [_as_rows(a, axis, compute) for a in arrays]
     direct = _direct_target(out, axis, compute, ops)
     if direct is not None:
@@ -172,7 +217,7 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
     if compute not in _NATIVE:
         return reference.softmax(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.softmax, [a], ax, out, compute, result, nt)
+    return _elementwise(_core.softmax, [a], ax, out, compute, result, nt, _core.softmax_cols)
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
@@ -186,7 +231,8 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None):
     if compute not in _NATIVE:
         return reference.log_softmax(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.log_softmax, [a], ax, out, compute, result, nt)
+    return _elementwise(_core.log_softmax, [a], ax, out, compute, result, nt,
+                        _core.log_softmax_cols)
 
 
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
@@ -228,7 +274,12 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     elif n == 0:
         res.fill(-np.inf)
     else:
-        _core.logsumexp(_as_rows(a, ax, compute), res, nt)
+        src = a if a.dtype == compute else None
+        v = _cols_view(src, ax)
+        if v is not None:
+            _core.logsumexp_cols(v, res, nt)
+        else:
+            _core.logsumexp(_as_rows(a, ax, compute), res, nt)
     if out is not None:
         if not direct:
             np.copyto(out, res.reshape(shape), casting="unsafe")

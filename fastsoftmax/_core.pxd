@@ -13,6 +13,18 @@ cdef extern from "fastsoftmax.h" nogil:
     int fs_log_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_logsumexp_f32(const float *x, int64_t xs, float *out, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_logsumexp_f64(const double *x, int64_t xs, double *out, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_softmax_cols_f32(const float *x, int64_t xo, int64_t xm, float *y, int64_t yo, int64_t ym,
+                            int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_cols_f64(const double *x, int64_t xo, int64_t xm, double *y, int64_t yo, int64_t ym,
+                            int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_cols_f32(const float *x, int64_t xo, int64_t xm, float *y, int64_t yo, int64_t ym,
+                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_cols_f64(const double *x, int64_t xo, int64_t xm, double *y, int64_t yo, int64_t ym,
+                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_logsumexp_cols_f32(const float *x, int64_t xo, int64_t xm, float *out,
+                              int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_logsumexp_cols_f64(const double *x, int64_t xo, int64_t xm, double *out,
+                              int64_t n_outer, int64_t n, int64_t inner, int n_threads)
     int fs_softmax_backward_f32(const float *g, int64_t gs, const float *y, int64_t ys,
                                 float *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_backward_f64(const double *g, int64_t gs, const double *y, int64_t ys,

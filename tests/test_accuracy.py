@@ -112,3 +112,30 @@ def test_log_softmax_logsumexp_contract(isa, dtype, kind, width):
     mask = p >= 1e-30
     rel = np.abs(grad.astype(wide)[mask] - want[mask]) / scale[mask]
     assert rel.max() <= REL[dtype], f"CE grad {what}: max error / p {float(rel.max()):.3e}"
+
+
+COL_WIDTHS = [1, 2, 9, 17, 33, 1000, 32000]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("width", COL_WIDTHS)
+def test_contract_over_a_non_last_axis(isa, dtype, kind, width):
+    """The column kernels (reduction over axis 0 of a C-contiguous array,
+    vectorised across the contiguous axis) keep the same contract."""
+    x = np.concatenate([adversarial(kind, width, dtype, seed=k) for k in range(10)])
+    xc = np.ascontiguousarray(x.T)          # (width, rows): reduce over axis 0
+    wide = exact_dtype(dtype)
+    what = f"isa={isa} dtype={dtype} kind={kind} width={width} (axis 0)"
+    e = exact_softmax(x, wide)
+    y = fs.softmax(xc, axis=0).T
+    mask = e >= 1e-30
+    rel = np.abs(y.astype(wide)[mask] - e[mask]) / e[mask]
+    assert rel.max() <= REL[dtype], f"softmax {what}: max relative error {float(rel.max()):.3e}"
+    lse_exact = exact_logsumexp(x, wide)
+    lse = fs.logsumexp(xc, axis=0)
+    err = np.abs(lse.astype(wide) - lse_exact) / np.maximum(1, np.abs(lse_exact))
+    assert err.max() <= REL[dtype], f"logsumexp {what}: error {float(err.max()):.3e}"
+    lsm_exact = x.astype(wide) - lse_exact[:, None]
+    lsm = fs.log_softmax(xc, axis=0).T
+    err = np.abs(lsm.astype(wide) - lsm_exact) / np.maximum(1, np.abs(lsm_exact))
+    assert err.max() <= REL[dtype], f"log_softmax {what}: error {float(err.max()):.3e}"
