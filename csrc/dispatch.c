@@ -87,7 +87,17 @@ static const fs_isa_entry fs_isas[] = {
 };
 #define FS_N_ISAS ((int)(sizeof(fs_isas) / sizeof(fs_isas[0])))
 
+/* The active set: read on every call, written on first use and by fs_set_isa. */
+#if defined(__STDC_NO_ATOMICS__) || defined(_MSC_VER)
 static const fs_kernel_table *volatile fs_active = NULL;
+#define FS_ACTIVE_LOAD() (fs_active)
+#define FS_ACTIVE_STORE(t) (fs_active = (t))
+#else
+#include <stdatomic.h>
+static _Atomic(const fs_kernel_table *) fs_active = NULL;
+#define FS_ACTIVE_LOAD() atomic_load_explicit(&fs_active, memory_order_acquire)
+#define FS_ACTIVE_STORE(t) atomic_store_explicit(&fs_active, (t), memory_order_release)
+#endif
 
 static const fs_isa_entry *fs_find_isa(const char *name) {
     if (name == NULL) return NULL;
@@ -110,10 +120,10 @@ static const fs_kernel_table *fs_choose(void) {
 }
 
 static const fs_kernel_table *fs_table(void) {
-    const fs_kernel_table *t = fs_active;
+    const fs_kernel_table *t = FS_ACTIVE_LOAD();
     if (t == NULL) {
         t = fs_choose();   /* idempotent: a race only computes the same answer twice */
-        fs_active = t;
+        FS_ACTIVE_STORE(t);
     }
     return t;
 }
@@ -125,7 +135,7 @@ int fs_isa_supported(const char *name) { return fs_entry_runs_here(fs_find_isa(n
 int fs_set_isa(const char *name) {
     const fs_isa_entry *e = fs_find_isa(name);
     if (!fs_entry_runs_here(e)) return FS_EINVAL;
-    fs_active = e->table;
+    FS_ACTIVE_STORE(e->table);
     return FS_OK;
 }
 
