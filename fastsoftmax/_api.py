@@ -206,8 +206,9 @@ def _fast_elementwise(kernel, x, out, n_threads):
     return y
 
 
-def softmax(x, axis=-1, *, out=None, n_threads=None):
-    k = _fast_kernel("softmax", x, axis)
+def _normalise(name, x, axis, out, n_threads):
+    """softmax / log_softmax: the fast path, else checks, layout and the kernels."""
+    k = _fast_kernel(name, x, axis)
     if k is not None:
         y = _fast_elementwise(k, x, out, n_threads)
         if y is not None:
@@ -215,24 +216,22 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
-        return reference.softmax(a, axis, out=out)
+        return getattr(reference, name)(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.softmax, [a], ax, out, compute, result, nt, _core.softmax_cols)
+    cols = _COLUMN_KERNELS[name]
+    return _elementwise(getattr(_core, name), [a], ax, out, compute, result, nt,
+                        lambda v, o, n: _core.normalise_cols(cols, v, o, n))
+
+
+_COLUMN_KERNELS = {"softmax": 0, "log_softmax": 1}
+
+
+def softmax(x, axis=-1, *, out=None, n_threads=None):
+    return _normalise("softmax", x, axis, out, n_threads)
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
-    k = _fast_kernel("log_softmax", x, axis)
-    if k is not None:
-        y = _fast_elementwise(k, x, out, n_threads)
-        if y is not None:
-            return y
-    nt = ck.check_threads(n_threads)
-    a, compute, result = ck.as_real_array(x, "x")
-    if compute not in _NATIVE:
-        return reference.log_softmax(a, axis, out=out)
-    ax = ck.check_axis(axis, a.ndim)
-    return _elementwise(_core.log_softmax, [a], ax, out, compute, result, nt,
-                        _core.log_softmax_cols)
+    return _normalise("log_softmax", x, axis, out, n_threads)
 
 
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):

@@ -72,38 +72,27 @@ def logsumexp(const real[:, :] x,  # IN   (rows, cols), cols >= 1
 
 # ---- reductions over a non-last axis: (outer, n, inner) operands, inner contiguous
 
-def softmax_cols(const real[:, :, :] x,  # IN   (outer, n, inner), inner contiguous
-                 real[:, :, :] out,      # OUT  same shape and layout rule
-                 int n_threads):
+def normalise_cols(int log,                # 0: softmax, 1: log_softmax
+                   const real[:, :, :] x,  # IN   (outer, n, inner), inner contiguous
+                   real[:, :, :] out,      # OUT  same shape and layout rule
+                   int n_threads):
     cdef int rc
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
     cdef int64_t yo = out.strides[0] // sz, ym = out.strides[1] // sz
-    if real is float:
-        with nogil:
-            rc = fs_softmax_cols_f32(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
-    else:
-        with nogil:
-            rc = fs_softmax_cols_f64(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
-    _check(rc, "softmax")
-
-
-def log_softmax_cols(const real[:, :, :] x,  # IN
-                     real[:, :, :] out,      # OUT
-                     int n_threads):
-    cdef int rc
-    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
-    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
-    cdef int64_t yo = out.strides[0] // sz, ym = out.strides[1] // sz
-    if real is float:
-        with nogil:
-            rc = fs_log_softmax_cols_f32(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
-    else:
-        with nogil:
-            rc = fs_log_softmax_cols_f64(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
-    _check(rc, "log_softmax")
+    with nogil:
+        if real is float:
+            if log:
+                rc = fs_log_softmax_cols_f32(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
+            else:
+                rc = fs_softmax_cols_f32(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
+        else:
+            if log:
+                rc = fs_log_softmax_cols_f64(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
+            else:
+                rc = fs_softmax_cols_f64(&x[0, 0, 0], xo, xm, &out[0, 0, 0], yo, ym, no, n, inner, n_threads)
+    _check(rc, "log_softmax" if log else "softmax")
 
 
 def logsumexp_cols(const real[:, :, :] x,  # IN   (outer, n, inner), n >= 1
