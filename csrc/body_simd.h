@@ -7,10 +7,17 @@
  *   - softmax, rows <= FS_L2_ROW_BYTES: pass 1 vector max; pass 2 exp(x - max)
  *     stored into y and summed; pass 3 y *= 1/sum.  x is read from DRAM once,
  *     y is written once; passes 2-3 hit L2.
+ *   - softmax, rows of at most FS_SMALL_VECS vectors: loaded once, kept in
+ *     registers (max, exp, sum, scale, store); rows of at most one vector
+ *     go FS_SHORT_BLOCK at a time so their latency chains overlap.
  *   - softmax, larger rows: two passes.  Pass 1 is an online max-and-sum in
  *     blocks of FS_BLOCK elements (block max in L1, rescale the running sum
  *     when the max grows, then the block's exps); pass 2 recomputes exp and
- *     writes y: two reads and one write, no re-read of y.
+ *     writes y: two reads and one write, no re-read of y.  The driver
+ *     (driver_body.h) runs rows longer than FS_L2_ROW_BYTES through the chunk
+ *     pieces below instead: the same passes, per 64 KiB chunk, merged in
+ *     chunk order so any number of threads can share a row.
+ *   - reductions over a non-last axis: cols_tile, vectorised across columns.
  *   - log_softmax, logsumexp, cross_entropy: the same online pass (ONE read
  *     of x for the reduction), then log_softmax writes (x - max) - log(sum)
  *     and cross_entropy_with_grad writes the gradient in one more pass.
