@@ -1,66 +1,67 @@
 """pytest-benchmark: one benchmarked call per test, impl x op x dtype x shape.
 
-Run:  pip install ".[bench]" && pytest benchmarks/ --benchmark-group-by=param:shape
-Not collected by the default test run (testpaths = tests).  Compare the
-implementations by ratio within one run; no timing is asserted.
+Run:  pip install ".[bench]" && pytest benchmarks/ --benchmark-group-by=group
+      pytest benchmarks/ -k "softmax and 2048x1000"      # a slice
+      pytest benchmarks/ --benchmark-disable               # each call once, as a check
+
+Not collected by the default test run (testpaths = tests).  Each group is one
+(op, dtype, shape); compare its members by ratio within one run.  No timing is
+asserted.  The implementations and their calls come from the registry of
+``python -m fastsoftmax.bench`` (``fastsoftmax.bench.OPS``), so both measure
+the same thing:
+
+- ``fastsoftmax``: out= / grad_out= preallocated; ``fastsoftmax-fresh``: allocating its result;
+- ``numpy``: fastsoftmax.reference; ``scipy``: scipy.special (softmax, log_softmax, logsumexp);
+- ``torch``: PyTorch CPU ops on torch.from_numpy views (skipped where torch is absent);
+- ``copyto``: np.copyto of the op's input into a preallocated array, the memory-copy roofline.
+
+One thread throughout (fastsoftmax n_threads=1, torch.set_num_threads(1)).
+Each test records the op's byte count (inputs read once + outputs written
+once), the CPU and the ISA in ``extra_info``, and GB/s when timing ran.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 
 import fastsoftmax as fs
-from fastsoftmax import reference as ref
+from fastsoftmax import bench
 
-SHAPES = [(4096, 10), (2048, 1000), (512, 32000)]
-
-
-def _scipy(name):
-    sp = pytest.importorskip("scipy.special")
-    return getattr(sp, name)
-
-
-def _torch(name):
-    torch = pytest.importorskip("torch")
-    torch.set_num_threads(1)
-    fn = {"softmax": torch.softmax, "log_softmax": torch.log_softmax,
-          "logsumexp": torch.logsumexp}[name]
-    return lambda x: fn(torch.from_numpy(x), -1)
+SHAPES = [(1, 10), (4096, 10), (2048, 1000), (512, 32000)]
+DTYPES = ["float32", "float64"]
+THREADS = 1
+# test id -> name in the registry's Case.calls
+IMPLS = {"fastsoftmax": "fastsoftmax", "fastsoftmax-fresh": "fresh", "numpy": "numpy",
+         "scipy": "scipy", "torch": "torch", "copyto": "copyto"}
 
 
-IMPLS = {
-    "fastsoftmax": lambda name: getattr(fs, name),
-    "numpy-reference": lambda name: getattr(ref, name),
-    "scipy": _scipy,
-    "torch": _torch,
-}
+def _case(impl, op, dtype, shape):
+    """The registry's Case for one cell, with the module ``impl`` needs (skip if absent)."""
+    scipy = pytest.importorskip("scipy.special") if impl == "scipy" else None
+    torch = pytest.importorskip("torch") if impl == "torch" else None
+    inp = bench.Inputs(shape, dtype, torch=torch, scipy=scipy)
+    return bench.OPS[op].setup(inp, THREADS), torch
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("op", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.parametrize("shape", SHAPES, ids=bench.shape_str)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", list(bench.OPS))
 @pytest.mark.parametrize("impl", list(IMPLS))
-def test_rowwise(benchmark, impl, op, dtype, shape):
-    fn = IMPLS[impl](op)
-    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-    benchmark.group = f"{op}-{dtype}-{shape[0]}x{shape[1]}"
-    benchmark(fn, x) if impl in ("scipy", "torch") else benchmark(fn, x, axis=-1)
-
-
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("impl", ["fastsoftmax", "numpy-reference", "torch"])
-def test_cross_entropy_with_grad(benchmark, impl, shape):
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    t = np.random.default_rng(1).integers(0, shape[1], shape[0])
-    benchmark.group = f"ce_with_grad-float32-{shape[0]}x{shape[1]}"
-    if impl == "torch":
-        torch = pytest.importorskip("torch")
-        torch.set_num_threads(1)
-        tt = torch.from_numpy(t)
-
-        def run():
-            z = torch.from_numpy(x).requires_grad_(True)
-            torch.nn.functional.cross_entropy(z, tt).backward()
-            return z.grad
-        benchmark(run)
+def test_op(benchmark, impl, op, dtype, shape):
+    case, torch = _case(impl, op, dtype, shape)
+    if impl == "copyto":
+        call = partial(np.copyto, np.empty_like(case.source), case.source)
+        nbytes = 2 * case.source.nbytes
+    elif IMPLS[impl] in case.calls:
+        call = case.calls[IMPLS[impl]]
+        nbytes = bench.OPS[op].traffic(*shape, np.dtype(dtype).itemsize)
     else:
-        mod = fs if impl == "fastsoftmax" else ref
-        benchmark(mod.cross_entropy_with_grad, x, t)
+        pytest.skip(f"{impl} has no {op}")
+    benchmark.group = f"{op}-{dtype}-{bench.shape_str(shape)}"
+    benchmark.extra_info.update(bytes=nbytes, threads=THREADS, isa=fs.get_isa(),
+                                backend=fs.backend, cpu=bench.cpu_model())
+    with bench.torch_threads(torch, THREADS):
+        benchmark(call)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        benchmark.extra_info["gbps"] = nbytes / stats.stats.median / 1e9

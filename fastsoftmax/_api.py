@@ -162,8 +162,14 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
 # signature lookup on every call, a large part of a small call's cost.
 _SPECIALISED = {
     name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
-    for name in ("softmax", "log_softmax")
+    for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
+                 "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+                 "normalise_cols", "logsumexp_cols")
 }
+
+
+def _kernel(name, compute):
+    return _SPECIALISED[name][compute]
 
 
 def _fast_kernel(name, x, axis):
@@ -219,8 +225,8 @@ def _normalise(name, x, axis, out, n_threads):
         return getattr(reference, name)(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
     cols = _COLUMN_KERNELS[name]
-    return _elementwise(getattr(_core, name), [a], ax, out, compute, result, nt,
-                        lambda v, o, n: _core.normalise_cols(cols, v, o, n))
+    return _elementwise(_kernel(name, compute), [a], ax, out, compute, result, nt,
+                        lambda v, o, n: _kernel("normalise_cols", compute)(cols, v, o, n))
 
 
 _COLUMN_KERNELS = {"softmax": 0, "log_softmax": 1}
@@ -241,7 +247,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
         return reference.softmax_backward(g, yy, axis, out=out)
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_core.softmax_backward, [g, yy], ax, out, compute, result, nt)
+    return _elementwise(_kernel("softmax_backward", compute), [g, yy], ax, out, compute, result, nt)
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
@@ -251,7 +257,7 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
         return reference.log_softmax_backward(g, lp, axis, out=out)
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_core.log_softmax_backward, [g, lp], ax, out, compute, result, nt)
+    return _elementwise(_kernel("log_softmax_backward", compute), [g, lp], ax, out, compute, result, nt)
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
@@ -276,9 +282,9 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
         src = a if a.dtype == compute else None
         v = _cols_view(src, ax)
         if v is not None:
-            _core.logsumexp_cols(v, res, nt)
+            _kernel("logsumexp_cols", compute)(v, res, nt)
         else:
-            _core.logsumexp(_as_rows(a, ax, compute), res, nt)
+            _kernel("logsumexp", compute)(_as_rows(a, ax, compute), res, nt)
     if out is not None:
         if not direct:
             np.copyto(out, res.reshape(shape), casting="unsafe")
@@ -308,7 +314,7 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
         return reference.cross_entropy(a, t, axis=ax, reduction=reduction)
     loss = np.empty(flat.size, np.float64)
     if flat.size:
-        bad = _core.cross_entropy(_as_rows(a, ax, compute), flat, loss, nt)
+        bad = _kernel("cross_entropy", compute)(_as_rows(a, ax, compute), flat, loss, nt)
         if bad >= 0:
             raise ck.target_error(t, bad, a.shape[ax])
     return ck.finish_loss(loss, reduction, sample_shape, result)
@@ -335,7 +341,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_o
         moved_shape = _moved(a, ax).shape
         res = np.empty(moved_shape, compute)
         g2 = res.reshape(-1, moved_shape[-1])
-    bad = _core.cross_entropy_with_grad(x2, flat, loss, scale, g2, nt)
+    bad = _kernel("cross_entropy_with_grad", compute)(x2, flat, loss, scale, g2, nt)
     if bad >= 0:
         raise ck.target_error(t, bad, a.shape[ax])
     if res is None:

@@ -154,7 +154,7 @@ def finish_loss(loss_rows, reduction, sample_shape, result_dtype):
     """Per-sample losses (float64, C order) -> the reduced result of the result dtype."""
     if reduction == "none":
         return loss_rows.reshape(sample_shape).astype(result_dtype, copy=False)
-    total = float(np.sum(loss_rows)) if loss_rows.size else 0.0
+    total = float(loss_rows.sum()) if loss_rows.size else 0.0   # pairwise, like np.sum
     if reduction == "mean":
         total = total / loss_rows.size if loss_rows.size else 0.0
     return result_dtype.type(total)

@@ -1,0 +1,941 @@
+"""Benchmark fastsoftmax against NumPy, SciPy and PyTorch on this machine.
+
+    python -m fastsoftmax.bench                  # every op, default shapes, float32, 1 thread
+    python -m fastsoftmax.bench --help           # options
+
+What it measures
+----------------
+For every *cell* -- one (op, dtype, shape, thread count) -- these run on the
+same input arrays:
+
+- ``fastsoftmax``: the public function with its output preallocated
+  (``out=`` / ``grad_out=``): the headline time, which the ratios divide by;
+- ``fresh out``: fastsoftmax allocating its result, as most callers do;
+  fresh output pages cost page faults, which this column shows;
+- ``numpy``: ``fastsoftmax.reference``, the same API in plain NumPy (it
+  computes in float64, as scipy.special does);
+- ``scipy``: ``scipy.special.softmax / log_softmax / logsumexp`` (those ops only);
+- ``torch``: the PyTorch CPU ops on ``torch.from_numpy`` views (zero-copy),
+  when torch is installed;
+- ``np.copyto(dst, x)`` into a preallocated ``dst``: the memory-copy roofline.
+
+fastsoftmax runs with ``n_threads=k`` and torch under ``torch.set_num_threads(k)``
+for each ``--threads`` value k; NumPy and SciPy are single-threaded here.
+
+How
+---
+All implementations of a cell are timed side by side in this one process,
+interleaved round-robin over several rounds (the order rotates every round),
+so that a change of clock speed or a noisy neighbour hits them alike.  Each
+implementation is first called once untimed (first touch of its output,
+lazy initialisation) and calibrated; then every sample times enough
+back-to-back calls to last at least ``--min-time`` (five times that for
+calls under 20 us, so per-call overhead is resolved to a fraction of a
+microsecond).  A sample of calls under 50 ms follows one untimed call of the
+same implementation, so it starts from that implementation's own state of
+caches and allocator rather than the state the previous one left.  The
+reported time is the median per-call time over the rounds.  Cells whose
+round takes long run fewer rounds (at least 3) to stay within
+``--cell-time``.  Garbage collection is off while timing.  A shape whose
+arrays would not fit in the available memory is skipped with a note, and an
+implementation whose temporaries would not fit is left out of the cell.
+
+Definitions
+-----------
+``bytes``      the op's compulsory memory traffic: inputs read once plus
+               outputs written once (per op in ``--help``);
+``GB/s``       bytes / fastsoftmax time (1 GB = 1e9 bytes);
+``copy GB/s``  2 * x.nbytes / np.copyto time, x the op's (first) input;
+``roofline``   GB/s / copy GB/s: achieved bandwidth as a fraction of copy
+               bandwidth.  Ops that only read (logsumexp, cross_entropy) can
+               exceed 1, and for arrays that fit in cache it compares with
+               cache bandwidth;
+``x numpy``... that implementation's time / fastsoftmax's time, so > 1
+               means fastsoftmax is faster.
+
+Adding an op
+------------
+Add one entry to ``OPS``: a setup function that returns, for one cell's
+inputs, a zero-argument callable per implementation (and the input
+np.copyto copies), and the op's byte count.  The runner, the table, the
+JSON records and the memory check need nothing else.
+"""
+import argparse
+import gc
+import importlib
+import importlib.metadata
+import importlib.util
+import itertools
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property, partial
+
+import numpy as np
+
+import fastsoftmax as fs
+from fastsoftmax import reference
+
+# --------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------
+
+IMPLS = ("fastsoftmax", "numpy", "scipy", "torch")   # what --impls chooses from
+OPTIONAL_IMPLS = {"scipy": "scipy.special", "torch": "torch"}
+DTYPES = ("float32", "float64")
+DEFAULT_SHAPES = ((1, 10), (4096, 10), (2048, 1000), (512, 32000), (8192, 32000))
+QUICK_SHAPES = ((1, 10), (256, 100), (64, 1000))
+
+DEFAULT_REPEAT, QUICK_REPEAT = 7, 3
+DEFAULT_MIN_TIME, QUICK_MIN_TIME = 2e-3, 2e-4
+DEFAULT_CELL_TIME, QUICK_CELL_TIME = 10.0, 0.5
+MIN_ROUNDS = 3
+TINY_CALL_S = 20e-6     # calls shorter than this get samples TINY_FACTOR times longer
+TINY_FACTOR = 5
+PRIME_BELOW_S = 0.05    # samples of calls shorter than this follow one untimed call
+LONG_CALL_FACTOR = 100  # a warm-up call this many times --min-time long is calibration enough
+
+# The --plot sweep: softmax float32 over row lengths at a fixed array size.
+SWEEP_LENGTHS = (10, 30, 100, 300, 1000, 3000, 10000, 32000, 100000, 262144)
+SWEEP_ELEMENTS = 1 << 22
+QUICK_SWEEP_LENGTHS = (10, 100, 1000, 10000)
+QUICK_SWEEP_ELEMENTS = 1 << 14
+
+# Memory use beyond the cell's own arrays, in bytes per element of x
+# (measured peaks with some margin; the reference and scipy work in float64).
+TRANSIENT_BYTES = {
+    "fastsoftmax": lambda itemsize: 0,
+    "fresh": lambda itemsize: itemsize,
+    "numpy": lambda itemsize: 32,
+    "scipy": lambda itemsize: 24,
+    "torch": lambda itemsize: 3 * itemsize,
+    "copyto": lambda itemsize: 0,
+}
+MEMORY_HEADROOM = 0.85  # use at most this fraction of the available memory
+
+LABELS = {
+    "fastsoftmax": "fastsoftmax", "fresh": "fastsoftmax, fresh out",
+    "numpy": "NumPy (fastsoftmax.reference)", "scipy": "SciPy (scipy.special)",
+    "torch": "PyTorch", "copyto": "np.copyto (roofline)",
+}
+
+# --------------------------------------------------------------------------
+# Inputs of one cell and the op registry
+# --------------------------------------------------------------------------
+
+
+class Inputs:
+    """Random operands of one shape and dtype, made on first use and shared by
+    every implementation and thread count of the cell.
+
+    ``torch`` and ``scipy`` hold the optional modules being compared, or None.
+    """
+
+    def __init__(self, shape, dtype, *, torch=None, scipy=None, seed=0):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.torch = torch
+        self.scipy = scipy
+        self._rng = np.random.default_rng(seed)
+        self._forward = {}
+
+    def normal(self):
+        return self._rng.standard_normal(self.shape, dtype=self.dtype)
+
+    @cached_property
+    def x(self):
+        """Logits, standard normal."""
+        return self.normal()
+
+    @cached_property
+    def grad(self):
+        """Upstream gradient for the backward ops, standard normal."""
+        return self.normal()
+
+    @cached_property
+    def target(self):
+        """Class indices (int64), one per row."""
+        return self._rng.integers(0, self.shape[-1], self.shape[:-1], dtype=np.int64)
+
+    def forward_output(self, name):
+        """``softmax`` or ``log_softmax`` of random logits, computed in place
+        (so the logits are not kept alongside)."""
+        if name not in self._forward:
+            z = self.normal()
+            getattr(fs, name)(z, out=z)
+            self._forward[name] = z
+        return self._forward[name]
+
+    def tensor(self, a):
+        return self.torch.from_numpy(a)
+
+
+@dataclass
+class Case:
+    """What one op needs to run in one cell."""
+    calls: dict            # implementation name -> zero-argument callable: one op call
+    source: np.ndarray     # the x-sized input that np.copyto copies for the roofline
+    notes: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One registry entry.
+
+    ``setup(inputs, n_threads) -> Case``; ``traffic(rows, cols, itemsize)``:
+    bytes read once + written once; ``traffic_doc`` says which.
+    """
+    setup: Callable
+    traffic: Callable
+    traffic_doc: str
+
+
+def _setup_rowwise(name, reduces, inp, nt):
+    """softmax, log_softmax (result shaped like x) and logsumexp (one value per row)."""
+    x = inp.x
+    fn = getattr(fs, name)
+    out = np.empty(x.shape[:-1] if reduces else x.shape, x.dtype)
+    calls = {
+        "fastsoftmax": lambda: fn(x, out=out, n_threads=nt),
+        "fresh": lambda: fn(x, n_threads=nt),
+        "numpy": partial(getattr(reference, name), x),
+    }
+    if inp.scipy is not None:
+        calls["scipy"] = partial(getattr(inp.scipy, name), x, axis=-1)
+    if inp.torch is not None:
+        calls["torch"] = partial(getattr(inp.torch, name), inp.tensor(x), -1)
+    return Case(calls, x)
+
+
+_TORCH_BACKWARD = {"softmax_backward": "_softmax_backward_data",
+                   "log_softmax_backward": "_log_softmax_backward_data"}
+
+
+def _setup_backward(name, inp, nt):
+    """softmax_backward(grad, y) and log_softmax_backward(grad, logp)."""
+    forward = name.removesuffix("_backward")
+    g, y = inp.grad, inp.forward_output(forward)
+    fn = getattr(fs, name)
+    out = np.empty_like(g)
+    calls = {
+        "fastsoftmax": lambda: fn(g, y, out=out, n_threads=nt),
+        "fresh": lambda: fn(g, y, n_threads=nt),
+        "numpy": partial(getattr(reference, name), g, y),
+    }
+    notes = []
+    if inp.torch is not None:
+        call, problem = _torch_backward(inp, _TORCH_BACKWARD[name], g, y)
+        if call is None:
+            notes.append(f"torch left out of {name}: {problem}")
+        else:
+            calls["torch"] = call
+    return Case(calls, g, notes)
+
+
+def _torch_backward(inp, tname, g, y):
+    """(callable, None) running torch's backward kernel ``tname``, or (None, why)."""
+    fn = getattr(inp.torch, tname, None)
+    if fn is None:
+        return None, f"torch {inp.torch.__version__} has no torch.{tname}"
+    yt = inp.tensor(y)
+    call = partial(fn, inp.tensor(g), yt, -1, yt.dtype)
+    try:
+        call()   # signature (grad_output, output, dim, input_dtype) since torch 1.11
+    except (TypeError, RuntimeError) as exc:
+        return None, f"torch.{tname}(grad_output, output, dim, input_dtype) failed: {exc}"
+    return call, None
+
+
+def _setup_cross_entropy(inp, nt):
+    """Mean cross-entropy loss, forward only."""
+    x, t = inp.x, inp.target
+    calls = {
+        "fastsoftmax": lambda: fs.cross_entropy(x, t, n_threads=nt),
+        "numpy": partial(reference.cross_entropy, x, t),
+    }
+    if inp.torch is not None:
+        calls["torch"] = partial(inp.torch.nn.functional.cross_entropy,
+                                 inp.tensor(x), inp.tensor(t))
+    return Case(calls, x)
+
+
+def _setup_cross_entropy_with_grad(inp, nt):
+    """Mean cross-entropy loss and its gradient; torch: forward + backward."""
+    x, t = inp.x, inp.target
+    grad = np.empty_like(x)
+    calls = {
+        "fastsoftmax": lambda: fs.cross_entropy_with_grad(x, t, grad_out=grad, n_threads=nt),
+        "fresh": lambda: fs.cross_entropy_with_grad(x, t, n_threads=nt),
+        "numpy": partial(reference.cross_entropy_with_grad, x, t),
+    }
+    if inp.torch is not None:
+        torch = inp.torch
+        tt = inp.tensor(t)
+
+        def forward_backward():
+            z = torch.from_numpy(x).requires_grad_(True)   # a fresh leaf: .grad starts as None
+            torch.nn.functional.cross_entropy(z, tt).backward()
+            return z.grad
+        calls["torch"] = forward_backward
+    return Case(calls, x)
+
+
+_INDEX_BYTES = 8   # int64 targets
+
+OPS = {
+    "softmax": Op(partial(_setup_rowwise, "softmax", False),
+                  lambda r, c, s: 2 * r * c * s, "read x + write y"),
+    "log_softmax": Op(partial(_setup_rowwise, "log_softmax", False),
+                      lambda r, c, s: 2 * r * c * s, "read x + write y"),
+    "logsumexp": Op(partial(_setup_rowwise, "logsumexp", True),
+                    lambda r, c, s: r * c * s + r * s, "read x + write one value per row"),
+    "softmax_backward": Op(partial(_setup_backward, "softmax_backward"),
+                           lambda r, c, s: 3 * r * c * s, "read grad and y + write out"),
+    "log_softmax_backward": Op(partial(_setup_backward, "log_softmax_backward"),
+                               lambda r, c, s: 3 * r * c * s, "read grad and logp + write out"),
+    "cross_entropy": Op(_setup_cross_entropy,
+                        lambda r, c, s: r * c * s + r * _INDEX_BYTES,
+                        "read logits + targets (forward only)"),
+    "cross_entropy_with_grad": Op(_setup_cross_entropy_with_grad,
+                                  lambda r, c, s: 2 * r * c * s + r * _INDEX_BYTES,
+                                  "read logits + targets + write grad (torch: forward + backward)"),
+}
+
+# --------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    median: float          # seconds per call
+    samples: list          # seconds per call, one per round
+    calls_per_sample: int
+
+
+def _time_calls(fn, number):
+    """Seconds taken by ``number`` back-to-back calls of ``fn``."""
+    loop = itertools.repeat(None, number)
+    t0 = time.perf_counter()
+    for _ in loop:
+        fn()
+    return time.perf_counter() - t0
+
+
+def _calls_per_sample(per_call, min_time):
+    target = min_time * (TINY_FACTOR if per_call < TINY_CALL_S else 1)
+    return max(1, math.ceil(target / max(per_call, 1e-9)))
+
+
+def _calibrate(fn, min_time):
+    """Warm ``fn`` up, then (calls per sample, estimated seconds per call)."""
+    warm_up = _time_calls(fn, 1)    # not a sample: first touch of outputs, lazy initialisation
+    if warm_up >= LONG_CALL_FACTOR * min_time:
+        return 1, warm_up
+    per_call = _time_calls(fn, 1)
+    for _ in range(2):          # refine the estimate on samples of (nearly) full length
+        number = _calls_per_sample(per_call, min_time)
+        if number == 1:
+            break
+        per_call = _time_calls(fn, number) / number
+    return _calls_per_sample(per_call, min_time), per_call
+
+
+def measure(calls, *, min_time, repeat, cell_time):
+    """Time every callable of ``calls`` interleaved round-robin.
+
+    Returns ({name: Timing}, rounds).
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        numbers, prime, round_time = {}, {}, 0.0
+        for name, fn in calls.items():
+            numbers[name], per_call = _calibrate(fn, min_time)
+            # Start each sample from this implementation's own steady state
+            # (allocator, caches), not the one the previous implementation left.
+            prime[name] = per_call < PRIME_BELOW_S
+            round_time += (numbers[name] + prime[name]) * per_call
+        rounds = repeat
+        if repeat > MIN_ROUNDS and round_time * repeat > cell_time:
+            rounds = max(MIN_ROUNDS, int(cell_time // round_time))
+        names = list(calls)
+        samples = {name: [] for name in names}
+        for r in range(rounds):
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                if prime[name]:
+                    calls[name]()
+                samples[name].append(_time_calls(calls[name], numbers[name]) / numbers[name])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: Timing(statistics.median(s), s, numbers[name])
+            for name, s in samples.items()}, rounds
+
+
+@contextmanager
+def torch_threads(torch, n):
+    """torch.set_num_threads(n) for the duration, when torch is compared."""
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+# --------------------------------------------------------------------------
+# Memory check
+# --------------------------------------------------------------------------
+
+
+def _read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def available_memory():
+    """Bytes this process can still allocate, or None if unknown: the
+    smaller of the system's available memory and what a cgroup limit leaves."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            pass
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        limit, usage = _read_int(limit_file), _read_int(usage_file)
+        if limit is not None and usage is not None and limit < 1 << 60:
+            left = max(0, limit - usage)
+            avail = left if avail is None else min(avail, left)
+            break
+    return avail
+
+
+def plan_memory(op, shape, dtype, measured):
+    """(implementations that fit, notes), or (None, reason) to skip the cell."""
+    avail = available_memory()
+    if avail is None:
+        return measured, []
+    rows, cols = shape
+    itemsize = np.dtype(dtype).itemsize
+    held = op.traffic(rows, cols, itemsize) + rows * cols * itemsize   # operands + copy dst
+    budget = MEMORY_HEADROOM * avail
+    if held > budget:
+        return None, (f"needs about {held / 1e9:.1f} GB for its arrays; "
+                      f"{avail / 1e9:.1f} GB available")
+    keep, notes = [], []
+    for name in measured:
+        extra = TRANSIENT_BYTES[name](itemsize) * rows * cols
+        if held + extra > budget:
+            notes.append(f"{name} left out: its temporaries need about {extra / 1e9:.1f} GB more "
+                         f"than the {held / 1e9:.1f} GB of arrays; {avail / 1e9:.1f} GB available")
+        else:
+            keep.append(name)
+    return keep, notes
+
+# --------------------------------------------------------------------------
+# One cell
+# --------------------------------------------------------------------------
+
+
+def run_cell(op_name, inp, threads, measured, timing):
+    """Measure one cell; returns its JSON record."""
+    op = OPS[op_name]
+    case = op.setup(inp, threads)
+    calls = {name: fn for name, fn in case.calls.items() if name in measured}
+    dst = np.empty_like(case.source)
+    calls["copyto"] = partial(np.copyto, dst, case.source)
+    with torch_threads(inp.torch, threads):
+        timings, rounds = measure(calls, **timing)
+    rows, cols = inp.shape
+    nbytes = op.traffic(rows, cols, inp.dtype.itemsize)
+    copy_bytes = 2 * case.source.nbytes
+    t_fs = timings["fastsoftmax"].median
+    copy_gbps = copy_bytes / timings["copyto"].median / 1e9
+    gbps = {name: nbytes / t.median / 1e9 for name, t in timings.items() if name != "copyto"}
+    return {
+        "op": op_name, "dtype": inp.dtype.name, "shape": [rows, cols], "threads": threads,
+        "rounds": rounds,
+        "median_s": {name: t.median for name, t in timings.items()},
+        "samples_s": {name: t.samples for name, t in timings.items()},
+        "calls_per_sample": {name: t.calls_per_sample for name, t in timings.items()},
+        "bytes": nbytes, "copy_bytes": copy_bytes,
+        "gbps": gbps, "copy_gbps": copy_gbps,
+        "roofline_fraction": gbps["fastsoftmax"] / copy_gbps,
+        "ratios": {name: t.median / t_fs for name, t in timings.items() if name != "fastsoftmax"},
+        "notes": case.notes,
+    }
+
+
+def _measured_names(impls):
+    """Callables timed per cell: fastsoftmax always, with its fresh-output variant."""
+    return ["fastsoftmax", "fresh"] + [i for i in impls if i != "fastsoftmax"]
+
+
+def run_cells(cells, threads, modules, measured, timing, progress):
+    """Run the (op, dtype, shape) groups for every thread count.
+
+    Returns (records, skipped, notes).
+    """
+    records, skipped, notes = [], [], []
+    total = len(cells) * len(threads)
+    done = 0
+    for op_name, dtype, shape in cells:
+        keep, why = plan_memory(OPS[op_name], shape, dtype, measured)
+        label = f"{op_name} {dtype} {shape_str(shape)}"
+        if keep is None:
+            notes.append(f"{label} skipped: {why}")
+            for k in threads:
+                done += 1
+                progress(f"[{done}/{total}] {label} t={k}: skipped, {why}")
+                skipped.append({"op": op_name, "dtype": dtype, "shape": list(shape),
+                                "threads": k, "reason": why})
+            continue
+        notes += [f"{label}: {n}" for n in why]
+        inp = Inputs(shape, dtype, **modules)
+        for k in threads:
+            done += 1
+            progress(f"[{done}/{total}] {label} t={k}")
+            records.append(run_cell(op_name, inp, k, keep, timing))
+        del inp
+        gc.collect()
+    for r in records:
+        notes += [n for n in r["notes"] if n not in notes]
+    return records, skipped, notes
+
+# --------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def logical_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _version(dist):
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def environment(modules):
+    """Machine and version metadata recorded with the numbers."""
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "fastsoftmax": fs.__version__}
+    if modules["scipy"] is not None:
+        versions["scipy"] = _version("scipy")
+    if modules["torch"] is not None:
+        versions["torch"] = modules["torch"].__version__
+    return {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": cpu_model(), "machine": platform.machine(), "system": platform.platform(),
+        "logical_cpus": logical_cpus(),
+        "backend": fs.backend, "isa": fs.get_isa(), "available_isas": fs.available_isas(),
+        "versions": versions,
+    }
+
+# --------------------------------------------------------------------------
+# Text output
+# --------------------------------------------------------------------------
+
+
+def _glyphs():
+    """("×", "µs"), or ("x", "us") where stdout cannot encode them."""
+    try:
+        "×µ".encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "x", "us"
+    return "×", "µs"
+
+
+def shape_str(shape):
+    return "x".join(map(str, shape))
+
+
+def format_time(seconds, micro="µs"):
+    for scale, unit in ((1e-6, "ns"), (1e-3, micro), (1.0, "ms")):
+        if seconds < scale:
+            return _fixed3(seconds / scale * 1e3) + " " + unit
+    return _fixed3(seconds) + " s"
+
+
+def _fixed3(v):
+    """About three significant digits, no exponent: 3.12, 45.1, 452."""
+    return f"{v:.{2 if v < 9.995 else 1 if v < 99.95 else 0}f}"
+
+
+def _ratio(v):
+    return "-" if v is None else _fixed3(v)
+
+
+def table(headers, rows, left=1):
+    """Plain-text table; the first ``left`` columns left-aligned, the rest right-aligned."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+    return "\n".join([line(headers), line("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def results_table(records, skipped, impls):
+    times, micro = _glyphs()
+    compared = [i for i in impls if i != "fastsoftmax"]
+    headers = (["op", "dtype", "shape", "threads", "fastsoftmax", "fresh out",
+                "GB/s", "copy GB/s", "roofline"] + [f"{times} {i}" for i in compared])
+    rows = []
+    for r in records:
+        t = r["median_s"]
+        rows.append([r["op"], r["dtype"], shape_str(r["shape"]), r["threads"],
+                     format_time(t["fastsoftmax"], micro),
+                     format_time(t["fresh"], micro) if "fresh" in t else "-",
+                     _fixed3(r["gbps"]["fastsoftmax"]), _fixed3(r["copy_gbps"]),
+                     f"{r['roofline_fraction']:.2f}"]
+                    + [_ratio(r["ratios"].get(i)) for i in compared])
+    for s in skipped:
+        rows.append([s["op"], s["dtype"], shape_str(s["shape"]), s["threads"],
+                     "skipped"] + [""] * (len(headers) - 5))
+    return table(headers, rows, left=3)
+
+
+def header_lines(env, args, missing):
+    cpus = env["logical_cpus"]
+    times, _ = _glyphs()
+    lines = [
+        f"fastsoftmax benchmark, {env['date']}",
+        f"CPU: {env['cpu']} ({env['machine']}), {cpus} logical CPU{'s' * (cpus != 1)} available",
+        f"fastsoftmax {fs.__version__}: backend {env['backend']}, ISA {env['isa']} "
+        f"(available: {', '.join(env['available_isas'])})",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        f"threads: {','.join(map(str, args.threads))} -- fastsoftmax n_threads=k, "
+        "torch.set_num_threads(k); NumPy and SciPy are single-threaded",
+        f"timing: {args.repeat} rounds (at least {min(MIN_ROUNDS, args.repeat)} where a cell would "
+        f"take over {args.cell_time:g} s), all implementations interleaved round-robin in one "
+        f"process after a warm-up; samples of >= {args.min_time * 1e3:g} ms of back-to-back calls; "
+        "median per-call time",
+        "fastsoftmax: out=/grad_out= preallocated; fresh out: allocating its result (page faults); "
+        "numpy: fastsoftmax.reference (NumPy, computes in float64)",
+        "GB/s: bytes read + written once / fastsoftmax time; copy GB/s: 2 * x.nbytes / "
+        "np.copyto(dst, x) time; roofline = GB/s / copy GB/s",
+        f"{times} impl: that implementation's time / fastsoftmax's (> 1: fastsoftmax is faster)",
+        "for tiny arrays (such as 1x10) the times measure per-call overhead; "
+        "their GB/s and roofline mean little",
+    ]
+    if fs.backend == "numpy":
+        lines.append("NOTE: FASTSOFTMAX_BACKEND=numpy: 'fastsoftmax' is the NumPy reference "
+                     "here (single-threaded)")
+    if any(k > cpus for k in args.threads):
+        lines.append(f"NOTE: more threads requested than the {cpus} CPUs available")
+    lines += [f"NOTE: {name} is not installed; its column is left out" for name in missing]
+    return ["# " + line for line in lines]
+
+# --------------------------------------------------------------------------
+# Row-length sweep and plot
+# --------------------------------------------------------------------------
+
+
+def sweep_shapes(quick):
+    lengths, total = ((QUICK_SWEEP_LENGTHS, QUICK_SWEEP_ELEMENTS) if quick
+                      else (SWEEP_LENGTHS, SWEEP_ELEMENTS))
+    return [(max(1, total // n), n) for n in lengths if n <= total]
+
+
+def run_sweep(threads, modules, measured, timing, quick, progress):
+    """softmax float32 over row lengths at a fixed array size."""
+    shapes = sweep_shapes(quick)
+    records = []
+    for i, shape in enumerate(shapes, 1):
+        progress(f"[sweep {i}/{len(shapes)}] softmax float32 {shape_str(shape)} t={threads}")
+        records.append(run_cell("softmax", Inputs(shape, "float32", **modules),
+                                threads, measured, timing))
+    return records
+
+
+def sweep_table(records, measured):
+    names = list(measured) + ["copyto"]
+    rows = [[r["shape"][1], r["shape"][0]]
+            + [_fixed3(r["copy_gbps"] if n == "copyto" else r["gbps"][n])
+               if n in r["median_s"] else "-" for n in names] for r in records]
+    return table(["row length", "rows"] + names, rows, left=0)
+
+
+def plot_sweep(records, path, env, threads):
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.add_subplot()
+    lengths = [r["shape"][1] for r in records]
+    for name in ("fastsoftmax", "fresh", "numpy", "scipy", "torch"):
+        if name in records[0]["gbps"]:
+            style = {"linestyle": ":"} if name == "fresh" else {}
+            ax.plot(lengths, [r["gbps"][name] for r in records], marker="o",
+                    label=LABELS[name], **style)
+    ax.plot(lengths, [r["copy_gbps"] for r in records], "k--", label=LABELS["copyto"])
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    elems = records[0]["shape"][0] * records[0]["shape"][1]
+    ax.set_xlabel(f"row length (elements; about {elems:,} float32 per array)")
+    ax.set_ylabel("GB/s (read x + write y once)")
+    ax.set_title(f"softmax float32: {env['cpu']}, ISA {env['isa']}, "
+                 f"{threads} thread{'s' * (threads != 1)}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+
+def _comma_list(parse):
+    """argparse type: a comma-separated list, each item through ``parse``, duplicates dropped."""
+    def parse_list(text):
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("empty list")
+        return list(dict.fromkeys(parse(s) for s in items))
+    return parse_list
+
+
+def _choice(kind, choices, unknown="unknown"):
+    def parse(s):
+        if s not in choices:
+            raise argparse.ArgumentTypeError(
+                f"{unknown} {kind} {s!r}; choose from {', '.join(choices)}")
+        return s
+    return parse
+
+
+def _parse_shape(s):
+    parts = s.lower().split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if len(dims) != 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(
+            f"malformed shape {s!r}: expected ROWSxCOLS with positive integers, e.g. 2048x1000")
+    return dims
+
+
+def _positive(convert, what):
+    """argparse type: ``convert(s)``, which must be finite and > 0."""
+    kind = "integer" if convert is int else "number"
+
+    def parse(s):
+        try:
+            v = convert(s)
+        except ValueError:
+            v = None
+        if v is None or not v > 0 or not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{what} must be a positive {kind}, got {s!r}")
+        return v
+    return parse
+
+
+def build_parser():
+    ops_doc = "\n".join(f"  {name:<25} {op.traffic_doc}" for name, op in OPS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m fastsoftmax.bench",
+        description="""\
+Time fastsoftmax against NumPy (fastsoftmax.reference), scipy.special and
+PyTorch, and against np.copyto, the memory-copy roofline.  For each op, dtype,
+shape and thread count, all implementations run side by side in this process,
+interleaved round-robin over several rounds after a warm-up; each sample times
+back-to-back calls for at least --min-time, and the median per-call time is
+reported.  Prints a table to stdout, progress to stderr.""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"""\
+example:
+  python -m fastsoftmax.bench --ops softmax,cross_entropy_with_grad \\
+      --shapes 2048x1000,512x32000 --threads 1,2 --json bench.json --plot bench.png
+
+ops and the bytes they count (inputs read once + outputs written once):
+{ops_doc}
+
+columns:
+  fastsoftmax  median time per call with out=/grad_out= preallocated
+  fresh out    the same call allocating its result (fresh pages cost page faults)
+  GB/s         bytes / fastsoftmax time (1 GB = 1e9 bytes)
+  copy GB/s    2 * x.nbytes / time of np.copyto(dst, x), dst preallocated
+  roofline     GB/s / copy GB/s, the fraction of copy bandwidth achieved; ops
+               that only read (logsumexp, cross_entropy) can exceed 1
+  x IMPL       IMPL's time / fastsoftmax's: > 1 means fastsoftmax is faster
+
+numpy is fastsoftmax.reference (plain NumPy, computing in float64); NumPy and
+SciPy are single-threaded here. Shapes that need more memory than is
+available are skipped with a note.""")
+    def add_list(flag, metavar, parse, default, text):
+        parser.add_argument(flag, metavar=metavar, type=_comma_list(parse), default=default,
+                            help=text)
+
+    add_list("--ops", "OP,...", _choice("op", tuple(OPS)), list(OPS),
+             f"comma list of ops (default: all {len(OPS)})")
+    add_list("--shapes", "RxC,...", _parse_shape, None,
+             "comma list of ROWSxCOLS, the op along the last axis (default: "
+             f"{','.join(map(shape_str, DEFAULT_SHAPES))}; "
+             f"with --quick: {','.join(map(shape_str, QUICK_SHAPES))})")
+    add_list("--dtypes", "DTYPE,...", _choice("dtype", DTYPES, "unsupported"), ["float32"],
+             "comma list of float32, float64 (default: float32)")
+    add_list("--threads", "K,...", _positive(int, "thread count"), [1],
+             "comma list of thread counts k: fastsoftmax n_threads=k, "
+             "torch.set_num_threads(k) (default: 1)")
+    add_list("--impls", "IMPL,...", _choice("implementation", IMPLS), None,
+             "comma list of fastsoftmax, numpy, scipy, torch to compare "
+             "(default: those installed; fastsoftmax is always measured)")
+    parser.add_argument("--repeat", metavar="ROUNDS", type=_positive(int, "rounds"),
+                        help=f"rounds per cell; the median is reported (default: "
+                             f"{DEFAULT_REPEAT}, --quick: {QUICK_REPEAT})")
+    parser.add_argument("--min-time", metavar="SECONDS", type=_positive(float, "seconds"),
+                        help=f"least duration of one sample of back-to-back calls (default: "
+                             f"{DEFAULT_MIN_TIME:g}, --quick: {QUICK_MIN_TIME:g}; "
+                             f"{TINY_FACTOR}x for calls under {TINY_CALL_S * 1e6:g} us)")
+    parser.add_argument("--cell-time", metavar="SECONDS", type=_positive(float, "seconds"),
+                        help=f"run fewer rounds (at least {MIN_ROUNDS}) when a cell would take "
+                             f"longer (default: {DEFAULT_CELL_TIME:g}, "
+                             f"--quick: {QUICK_CELL_TIME:g})")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny shapes, few short rounds, a small --plot sweep: a smoke run")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also sweep softmax float32 over row lengths at a fixed array size "
+                             "and plot GB/s against row length (needs matplotlib)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write metadata and every raw number to FILE")
+    return parser
+
+
+# option -> (default, default under --quick)
+_QUICK_DEPENDENT = {
+    "shapes": (DEFAULT_SHAPES, QUICK_SHAPES),
+    "repeat": (DEFAULT_REPEAT, QUICK_REPEAT),
+    "min_time": (DEFAULT_MIN_TIME, QUICK_MIN_TIME),
+    "cell_time": (DEFAULT_CELL_TIME, QUICK_CELL_TIME),
+}
+
+
+def is_installed(module):
+    """Whether ``module`` can be imported (checked without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def _resolve(parser, args):
+    """Fill quick-dependent defaults and check what the run needs; returns the
+    implementations to compare and the optional ones that are missing."""
+    for name, (normal, quick) in _QUICK_DEPENDENT.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else normal)
+    available = {name: name not in OPTIONAL_IMPLS or is_installed(name) for name in IMPLS}
+    if args.impls is None:
+        impls = [name for name in IMPLS if available[name]]
+        missing = [name for name in IMPLS if not available[name]]
+    else:
+        impls, missing = args.impls, []
+        for name in impls:
+            if not available[name]:
+                parser.error(f"--impls: {name} is not installed")
+    if args.plot and not is_installed("matplotlib"):
+        parser.error('--plot needs matplotlib, which is not installed: '
+                     'pip install "fastsoftmax[bench]"')
+    for opt in ("plot", "json"):
+        path = getattr(args, opt)
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            parser.error(f"--{opt}: the folder of {path!r} does not exist")
+    return impls, missing
+
+
+def _progress(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    """Run the benchmark; returns the exit code (argument errors exit with 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    impls, missing = _resolve(parser, args)
+    modules = {name: (importlib.import_module(OPTIONAL_IMPLS[name]) if name in impls else None)
+               for name in OPTIONAL_IMPLS}
+    env = environment(modules)
+    measured = _measured_names(impls)
+    timing = {"min_time": args.min_time, "repeat": args.repeat, "cell_time": args.cell_time}
+
+    print("\n".join(header_lines(env, args, missing)), flush=True)
+    cells = [(op, dtype, shape)
+             for op in args.ops for dtype in args.dtypes for shape in args.shapes]
+    records, skipped, notes = run_cells(cells, args.threads, modules, measured, timing, _progress)
+    print()
+    print(results_table(records, skipped, impls))
+    if notes:
+        print()
+        print("\n".join("note: " + n for n in dict.fromkeys(notes)))
+
+    sweep = []
+    if args.plot:
+        k = args.threads[0]
+        sweep = run_sweep(k, modules, measured, timing, args.quick, _progress)
+        print()
+        print(f"softmax float32 GB/s by row length, {k} thread{'s' * (k != 1)} "
+              f"(copyto: copy GB/s, the roofline)")
+        print(sweep_table(sweep, measured))
+        plot_sweep(sweep, args.plot, env, k)
+        _progress(f"plot written to {args.plot}")
+
+    if args.json:
+        doc = {"meta": {**env, "threads": args.threads, "impls": impls,
+                        "settings": {"repeat": args.repeat, "min_time_s": args.min_time,
+                                     "cell_time_s": args.cell_time, "min_rounds": MIN_ROUNDS,
+                                     "tiny_call_s": TINY_CALL_S, "tiny_factor": TINY_FACTOR,
+                                     "prime_below_s": PRIME_BELOW_S},
+                        "definitions": {"bytes": "inputs read once + outputs written once",
+                                        "gbps": "bytes / median seconds / 1e9",
+                                        "copy_gbps": "copy_bytes / np.copyto median seconds / 1e9",
+                                        "roofline_fraction": "gbps['fastsoftmax'] / copy_gbps",
+                                        "ratios": "median_s[impl] / median_s['fastsoftmax']"}},
+               "records": records, "skipped": skipped, "sweep": sweep}
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+        _progress(f"JSON written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
