@@ -361,6 +361,33 @@ static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y
     return 1;
 }
 
+/* FS_SHORT_BLOCK rows of n <= VL elements at once, for the ops that need
+ * each row's sum accurately (log_softmax, logsumexp, cross-entropy): v, the
+ * broadcast max m, e = exp(v - m) (shift-corrected when `for_output`) and the
+ * sum widened to double, as in vshort.  Returns 0 when some row needs more
+ * care (non-finite max, NaN sum); the caller then takes the rows one by one. */
+static inline int FS_FN(vshort_block)(const FS_T *x, int64_t xs, int64_t n, int for_output,
+                                      vec *v, vec *m, vec *e, double *s) {
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) v[k] = VOP(loadp)(x + k * xs, n, -INFINITY);
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) m[k] = VOP(allmax)(v[k]);
+    vec lo = m[0], hi = m[0];
+    for (int k = 1; k < FS_SHORT_BLOCK; k++) {
+        lo = VOP(min)(lo, m[k]);
+        hi = VOP(max)(hi, m[k]);
+    }
+    if (!isfinite(VOP(first)(lo)) || !isfinite(VOP(first)(hi))) return 0;
+    for (int k = 0; k < FS_SHORT_BLOCK; k++)
+        e[k] = for_output ? FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
+                                              VOP(sub)(m[k], VOP(set1)(110)))
+                          : FS_FN(vexp)(VOP(sub)(v[k], m[k]));
+    double tot = 0.0;
+    for (int k = 0; k < FS_SHORT_BLOCK; k++) {
+        s[k] = VOP(hsum)(e[k]);
+        tot += s[k];
+    }
+    return tot == tot;
+}
+
 static void FS_FN(softmax_each_row)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
                                     int64_t n_rows, int64_t n_cols) {
     int in_cache = (uint64_t)n_cols * sizeof(FS_T) <= FS_L2_ROW_BYTES;
@@ -394,8 +421,8 @@ static void FS_FN(softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
     FS_FN(softmax_each_row)(x, xs, y, ys, n_rows - r, n_cols);
 }
 
-static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
-                                    int64_t n_rows, int64_t n_cols) {
+static void FS_FN(log_softmax_each_row)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                        int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         FS_T m;
         double s;
@@ -411,8 +438,8 @@ static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t 
     }
 }
 
-static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
-                                  int64_t n_rows, int64_t n_cols) {
+static void FS_FN(logsumexp_each_row)(const FS_T *x, int64_t xs, FS_T *out,
+                                      int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
@@ -436,8 +463,8 @@ static void FS_FN(log_softmax_backward_rows)(const FS_T *g, int64_t gs, const FS
         FS_FN(chunk_write)(FS_W_LOG_SOFTMAX_BW, g, lp, out, n_cols, FS_FN(vdot)(g, NULL, n_cols), 0);
 }
 
-static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,
-                                      double *loss, int64_t n_rows, int64_t n_cols) {
+static void FS_FN(cross_entropy_each_row)(const FS_T *x, int64_t xs, const int64_t *target,
+                                          double *loss, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
@@ -452,9 +479,9 @@ static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *
     }
 }
 
-static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
-                                                double *loss, double scale, FS_T *grad,
-                                                int64_t gs, int64_t n_rows, int64_t n_cols) {
+static void FS_FN(cross_entropy_with_grad_each_row)(const FS_T *x, int64_t xs, const int64_t *target,
+                                                    double *loss, double scale, FS_T *grad,
+                                                    int64_t gs, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
         FS_T m;
         double s;
@@ -476,6 +503,88 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
             FS_FN(vwrite_exp_scaled)(x, grad, n_cols, m, (FS_T)(inv * scale));
         grad[t] = (FS_T)((exp(xt - (double)m) * inv - 1.0) * scale);
     }
+}
+
+/* ---- short rows in blocks, then the per-row kernels ------------------------------ */
+static void FS_FN(log_softmax_rows)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                    int64_t n_rows, int64_t n_cols) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK];
+    double s[FS_SHORT_BLOCK];
+    int64_t r = 0;
+    if (n_cols <= VL)
+        for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK) {
+            if (!FS_FN(vshort_block)(x + r * xs, xs, n_cols, 0, v, m, e, s)) {
+                FS_FN(log_softmax_each_row)(x + r * xs, xs, y + r * ys, ys, FS_SHORT_BLOCK, n_cols);
+                continue;
+            }
+            for (int k = 0; k < FS_SHORT_BLOCK; k++)
+                VOP(storep)(y + (r + k) * ys,
+                            VOP(sub)(VOP(sub)(v[k], m[k]), VOP(set1)((FS_T)log(s[k]))), n_cols);
+        }
+    FS_FN(log_softmax_each_row)(x + r * xs, xs, y + r * ys, ys, n_rows - r, n_cols);
+}
+
+static void FS_FN(logsumexp_rows)(const FS_T *x, int64_t xs, FS_T *out,
+                                  int64_t n_rows, int64_t n_cols) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK];
+    double s[FS_SHORT_BLOCK];
+    int64_t r = 0;
+    if (n_cols <= VL)
+        for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK) {
+            if (!FS_FN(vshort_block)(x + r * xs, xs, n_cols, 0, v, m, e, s)) {
+                FS_FN(logsumexp_each_row)(x + r * xs, xs, out + r, FS_SHORT_BLOCK, n_cols);
+                continue;
+            }
+            for (int k = 0; k < FS_SHORT_BLOCK; k++)
+                out[r + k] = (FS_T)((double)VOP(first)(m[k]) + log(s[k]));
+        }
+    FS_FN(logsumexp_each_row)(x + r * xs, xs, out + r, n_rows - r, n_cols);
+}
+
+static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+                                      double *loss, int64_t n_rows, int64_t n_cols) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK];
+    double s[FS_SHORT_BLOCK];
+    int64_t r = 0;
+    if (n_cols <= VL)
+        for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK) {
+            if (!FS_FN(vshort_block)(x + r * xs, xs, n_cols, 0, v, m, e, s)) {
+                FS_FN(cross_entropy_each_row)(x + r * xs, xs, target + r, loss + r,
+                                              FS_SHORT_BLOCK, n_cols);
+                continue;
+            }
+            for (int k = 0; k < FS_SHORT_BLOCK; k++)
+                loss[r + k] = ((double)VOP(first)(m[k]) - (double)x[(r + k) * xs + target[r + k]])
+                              + log(s[k]);
+        }
+    FS_FN(cross_entropy_each_row)(x + r * xs, xs, target + r, loss + r, n_rows - r, n_cols);
+}
+
+static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
+                                                double *loss, double scale, FS_T *grad,
+                                                int64_t gs, int64_t n_rows, int64_t n_cols) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK];
+    double s[FS_SHORT_BLOCK], xt[FS_SHORT_BLOCK];
+    int64_t r = 0;
+    if (n_cols <= VL)
+        for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK) {
+            if (!FS_FN(vshort_block)(x + r * xs, xs, n_cols, 1, v, m, e, s)) {
+                FS_FN(cross_entropy_with_grad_each_row)(x + r * xs, xs, target + r, loss + r, scale,
+                                                        grad + r * gs, gs, FS_SHORT_BLOCK, n_cols);
+                continue;
+            }
+            /* every target logit is read before any gradient (maybe x) is written */
+            for (int k = 0; k < FS_SHORT_BLOCK; k++) xt[k] = (double)x[(r + k) * xs + target[r + k]];
+            for (int k = 0; k < FS_SHORT_BLOCK; k++) {
+                double mk = (double)VOP(first)(m[k]), inv = 1.0 / s[k];
+                FS_T *g = grad + (r + k) * gs;
+                loss[r + k] = (mk - xt[k]) + log(s[k]);
+                VOP(storep)(g, VOP(mul)(e[k], VOP(set1)((FS_T)(inv * scale))), n_cols);
+                g[target[r + k]] = (FS_T)((exp(xt[k] - mk) * inv - 1.0) * scale);
+            }
+        }
+    FS_FN(cross_entropy_with_grad_each_row)(x + r * xs, xs, target + r, loss + r, scale,
+                                            grad + r * gs, gs, n_rows - r, n_cols);
 }
 
 /* ---- non-last axis: vectorised across contiguous columns ---------------------- */
