@@ -426,7 +426,7 @@ static void FS_FN(log_softmax_each_row)(const FS_T *x, int64_t xs, FS_T *y, int6
     for (int64_t r = 0; r < n_rows; r++, x += xs, y += ys) {
         FS_T m;
         double s;
-        vec v, e;
+        vec v = VOP(set1)(0), e = v;   /* set by vshort when used */
         int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
                               : FS_FN(vonline)(x, n_cols, &m, &s);
         if (!ok) { FS_FB(log_softmax_rows)(x, 0, y, 0, 1, n_cols); continue; }
@@ -443,7 +443,7 @@ static void FS_FN(logsumexp_each_row)(const FS_T *x, int64_t xs, FS_T *out,
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
-        vec v, e;
+        vec v = VOP(set1)(0), e = v;   /* set by vshort when used */
         int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
                               : FS_FN(vonline)(x, n_cols, &m, &s);
         if (!ok) { FS_FB(logsumexp_rows)(x, 0, out + r, 1, n_cols); continue; }
@@ -468,7 +468,7 @@ static void FS_FN(cross_entropy_each_row)(const FS_T *x, int64_t xs, const int64
     for (int64_t r = 0; r < n_rows; r++, x += xs) {
         FS_T m;
         double s;
-        vec v, e;
+        vec v = VOP(set1)(0), e = v;   /* set by vshort when used */
         int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 0, &v, &e, &m, &s)
                               : FS_FN(vonline)(x, n_cols, &m, &s);
         if (!ok) {
@@ -485,7 +485,7 @@ static void FS_FN(cross_entropy_with_grad_each_row)(const FS_T *x, int64_t xs, c
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
         FS_T m;
         double s;
-        vec v, e;
+        vec v = VOP(set1)(0), e = v;   /* set by vshort when used */
         int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 1, &v, &e, &m, &s)
                               : FS_FN(vonline)(x, n_cols, &m, &s);
         if (!ok) {
@@ -591,10 +591,12 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
 /* Design: a tile of w <= FS_COL_TILE_BYTES columns over all n rows (rows xm
  * apart), FS_COL_VECS vectors wide: pass 1 column max (vector max, NaN kept
  * out as in vrow_max); pass 2 exp(x - max) per lane -- stored for softmax,
- * shift-corrected as in the row kernels -- summed in the data type over
- * FS_COL_SUM_ROWS rows, then widened into per-column double Neumaier sums; pass 3
+ * shift-corrected as in the row kernels -- summed with TwoSum compensation in
+ * the data type over FS_COL_SUM_ROWS rows, then widened into per-column
+ * double Neumaier sums; cross-entropy then writes each column's loss; pass 3
  * scales (softmax) or shifts (log_softmax) in place, or logsumexp writes one
- * value per column.  Three passes over a tile of n * 256 bytes.  A tile with
+ * value per column, and cross_entropy_with_grad writes the gradient.  Three
+ * passes over a tile of n * 256 bytes.  A tile with
  * a non-finite column max goes column by column through the row kernel, which
  * applies scipy's rules; NaN among finite values makes its column NaN. */
 #define FS_COL_VECS (FS_COL_TILE_BYTES / (int)sizeof(FS_T) / VL)
@@ -614,9 +616,9 @@ static inline void FS_FN(col_store)(FS_T *p, int v, int nv, int64_t tail, vec a)
 }
 
 static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
-                            FS_T *red, int64_t n, int64_t w) {
+                            FS_T *red, const fs_ce_cols *ce, int64_t n, int64_t w) {
     vec mv[FS_COL_VECS];
-    FS_T m[FS_COL_W], lane[FS_COL_W];
+    FS_T m[FS_COL_W], lane[FS_COL_W], comp[FS_COL_W];
     fs_acc acc[FS_COL_W];
     int nv = (int)((w + VL - 1) / VL);
     int64_t tail = w - (int64_t)(nv - 1) * VL;
@@ -629,14 +631,15 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
     for (int64_t j = 0; j < w; j++)
         if (!isfinite(m[j])) {
             FS_COLS_GATHER_BODY(FS_T, FS_FN(softmax_rows), FS_FN(log_softmax_rows),
-                                FS_FN(logsumexp_rows))
+                                FS_FN(logsumexp_rows), FS_FN(cross_entropy_rows),
+                                FS_FN(cross_entropy_with_grad_rows))
         }
 
     for (int64_t j = 0; j < w; j++) acc[j].s = acc[j].c = 0.0;
     for (int64_t b = 0; b < n; b += FS_COL_SUM_ROWS) {
         int64_t end = n - b < FS_COL_SUM_ROWS ? n : b + FS_COL_SUM_ROWS;
-        vec sv[FS_COL_VECS];
-        for (int v = 0; v < nv; v++) sv[v] = VOP(set1)(0);
+        vec sv[FS_COL_VECS], cv[FS_COL_VECS];
+        for (int v = 0; v < nv; v++) sv[v] = cv[v] = VOP(set1)(0);
         for (int64_t i = b; i < end; i++)
             for (int v = 0; v < nv; v++) {
                 vec xv = FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY), e;
@@ -647,31 +650,65 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
                 } else {
                     e = FS_FN(vexp)(VOP(sub)(xv, mv[v]));
                 }
-                sv[v] = VOP(add)(sv[v], e);
+                /* TwoSum: the rounding error of every addition is kept, so the
+                 * sum is exact to ~2 ulp of double's worth: cross-entropy's
+                 * target gradient p - 1 cancels and needs it */
+                vec t = VOP(add)(sv[v], e), bp = VOP(sub)(t, sv[v]), ap = VOP(sub)(t, bp);
+                cv[v] = VOP(add)(cv[v], VOP(add)(VOP(sub)(sv[v], ap), VOP(sub)(e, bp)));
+                sv[v] = t;
             }
-        for (int v = 0; v < nv; v++) VOP(store)(lane + v * VL, sv[v]);
-        for (int64_t j = 0; j < w; j++) fs_acc_add(&acc[j], (double)lane[j]);
+        for (int v = 0; v < nv; v++) {
+            VOP(store)(lane + v * VL, sv[v]);
+            VOP(store)(comp + v * VL, cv[v]);
+        }
+        for (int64_t j = 0; j < w; j++) {
+            fs_acc_add(&acc[j], (double)lane[j]);
+            fs_acc_add(&acc[j], (double)comp[j]);
+        }
     }
 
-    /* per-column constant of pass 3, in `lane` (unused lanes zeroed) */
+    /* per-column results, and the constant of pass 3 in `lane` (unused lanes zeroed) */
+    double fix[FS_COL_W];
     for (int64_t j = w; j < FS_COL_W; j++) lane[j] = 0;
     for (int64_t j = 0; j < w; j++) {
-        double s = fs_acc_value(&acc[j]);
-        if (kind == FS_C_LOGSUMEXP) red[j] = (FS_T)((double)m[j] + log(s));
-        else lane[j] = (FS_T)(kind == FS_C_SOFTMAX ? 1.0 / s : log(s));
+        double s = fs_acc_value(&acc[j]), mj = (double)m[j];
+        switch (kind) {
+        case FS_C_LOGSUMEXP: red[j] = (FS_T)(mj + log(s)); break;
+        case FS_C_SOFTMAX: lane[j] = (FS_T)(1.0 / s); break;
+        case FS_C_LOG_SOFTMAX: lane[j] = (FS_T)log(s); break;
+        case FS_C_CE:
+        case FS_C_CE_GRAD: {     /* the target logit is read before the gradient (maybe x) is written */
+            double xt = (double)x[ce->target[j] * xm + j];
+            ce->loss[j] = (mj - xt) + log(s);
+            lane[j] = (FS_T)(ce->scale / s);
+            fix[j] = (exp(xt - mj) / s - 1.0) * ce->scale;
+            break;
+        }
+        }
     }
-    if (kind == FS_C_LOGSUMEXP) return FS_OK;
+    if (kind == FS_C_LOGSUMEXP || kind == FS_C_CE) return FS_OK;
     vec cv[FS_COL_VECS];
     for (int v = 0; v < nv; v++) cv[v] = VOP(load)(lane + v * VL);
     for (int64_t i = 0; i < n; i++)
         for (int v = 0; v < nv; v++) {
-            vec r;
-            if (kind == FS_C_SOFTMAX)
+            vec r, xv;
+            switch (kind) {
+            case FS_C_SOFTMAX:
                 r = VOP(mul)(FS_FN(col_load)(y + i * ym, v, nv, tail, 0), cv[v]);
-            else
+                break;
+            case FS_C_LOG_SOFTMAX:
                 r = VOP(sub)(VOP(sub)(FS_FN(col_load)(x + i * xm, v, nv, tail, 0), mv[v]), cv[v]);
+                break;
+            default:   /* FS_C_CE_GRAD */
+                xv = FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY);
+                r = VOP(mul)(FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v]),
+                                               VOP(sub)(mv[v], VOP(set1)(110))), cv[v]);
+                break;
+            }
             FS_FN(col_store)(y + i * ym, v, nv, tail, r);
         }
+    if (kind == FS_C_CE_GRAD)
+        for (int64_t j = 0; j < w; j++) y[ce->target[j] * ym + j] = (FS_T)fix[j];
     return FS_OK;
 }
 

@@ -221,6 +221,8 @@ typedef struct {
     FS_T *y;
     int64_t yo, ym;
     FS_T *red;
+    const int64_t *target;
+    double *loss, scale;
     int64_t n, inner, tile, n_tiles;
     int failed;   /* FS_ENOMEM from some tile (written by any thread: any value but 0 is failure) */
 } FS_D(fs_cols_job);
@@ -230,17 +232,22 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / j->n_tiles, j0 = (it % j->n_tiles) * j->tile;
         int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
+        fs_ce_cols ce = {j->target ? j->target + o * j->inner + j0 : NULL,
+                         j->loss ? j->loss + o * j->inner + j0 : NULL, j->scale};
         int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
                                       j->y ? j->y + o * j->yo + j0 : NULL, j->ym,
-                                      j->red ? j->red + o * j->inner + j0 : NULL, j->n, w);
+                                      j->red ? j->red + o * j->inner + j0 : NULL, &ce, j->n, w);
         if (rc != FS_OK) j->failed = rc;
     }
 }
 
+/* Checks, then the tiles; `ce` is NULL except for the cross-entropy kinds. */
 static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS_T *y,
-                             int64_t yo, int64_t ym, FS_T *red, int64_t n_outer, int64_t n,
-                             int64_t inner, int n_threads) {
-    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
+                             int64_t yo, int64_t ym, FS_T *red, const fs_ce_cols *ce,
+                             int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
+    int is_ce = kind == FS_C_CE || kind == FS_C_CE_GRAD;
+    if (n_outer < 0 || n < 0 || inner < 0 || (is_ce && n == 0 && n_outer * inner > 0))
+        return FS_EINVAL;
     if (n_outer == 0 || inner == 0) return FS_OK;
     if (n == 0) {
         if (kind != FS_C_LOGSUMEXP) return FS_OK;
@@ -248,12 +255,15 @@ static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS
         for (int64_t i = 0; i < n_outer * inner; i++) red[i] = -(FS_T)INFINITY;
         return FS_OK;
     }
-    if (!x || (kind == FS_C_LOGSUMEXP ? !red : !y)) return FS_EINVAL;
+    if (!x || (kind == FS_C_LOGSUMEXP && !red) || (kind != FS_C_LOGSUMEXP && kind != FS_C_CE && !y)
+        || (is_ce && (!ce || !ce->target || !ce->loss)))
+        return FS_EINVAL;
     FS_D(fs_cols_job) j;
     memset(&j, 0, sizeof(j));
     j.tab = fs_table();
     j.kind = kind;
     j.x = x, j.xo = xo, j.xm = xm, j.y = y, j.yo = yo, j.ym = ym, j.red = red;
+    if (is_ce) j.target = ce->target, j.loss = ce->loss, j.scale = ce->scale;
     j.n = n, j.inner = inner;
     j.tile = FS_COL_TILE_BYTES / (int64_t)sizeof(FS_T);
     j.n_tiles = (inner + j.tile - 1) / j.tile;
@@ -265,20 +275,50 @@ static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS
 
 int FS_D(fs_softmax_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *y, int64_t yo, int64_t ym,
                           int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
-    return FS_D(fs_run_cols)(FS_C_SOFTMAX, x, xo, xm, y, yo, ym, NULL, n_outer, n, inner, n_threads);
+    return FS_D(fs_run_cols)(FS_C_SOFTMAX, x, xo, xm, y, yo, ym, NULL, NULL, n_outer, n, inner,
+                             n_threads);
 }
 
 int FS_D(fs_log_softmax_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *y, int64_t yo,
                               int64_t ym, int64_t n_outer, int64_t n, int64_t inner,
                               int n_threads) {
-    return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX, x, xo, xm, y, yo, ym, NULL, n_outer, n, inner,
+    return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX, x, xo, xm, y, yo, ym, NULL, NULL, n_outer, n, inner,
                              n_threads);
 }
 
 int FS_D(fs_logsumexp_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *out, int64_t n_outer,
                             int64_t n, int64_t inner, int n_threads) {
-    return FS_D(fs_run_cols)(FS_C_LOGSUMEXP, x, xo, xm, NULL, 0, 0, out, n_outer, n, inner,
+    return FS_D(fs_run_cols)(FS_C_LOGSUMEXP, x, xo, xm, NULL, 0, 0, out, NULL, n_outer, n, inner,
                              n_threads);
+}
+
+int64_t FS_D(fs_cross_entropy_cols)(const FS_T *x, int64_t xo, int64_t xm, const int64_t *target,
+                                    double *loss, int64_t n_outer, int64_t n, int64_t inner,
+                                    int n_threads) {
+    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
+    if (target && n_outer * inner > 0 && n > 0) {
+        int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
+        if (bad != FS_TARGETS_OK) return bad;
+    }
+    fs_ce_cols ce = {target, loss, 1.0};
+    int rc = FS_D(fs_run_cols)(FS_C_CE, x, xo, xm, NULL, 0, 0, NULL, &ce, n_outer, n, inner,
+                               n_threads);
+    return rc == FS_OK ? FS_TARGETS_OK : rc;
+}
+
+int64_t FS_D(fs_cross_entropy_with_grad_cols)(const FS_T *x, int64_t xo, int64_t xm,
+                                              const int64_t *target, double *loss, double scale,
+                                              FS_T *grad, int64_t go, int64_t gm, int64_t n_outer,
+                                              int64_t n, int64_t inner, int n_threads) {
+    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
+    if (target && n_outer * inner > 0 && n > 0) {
+        int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
+        if (bad != FS_TARGETS_OK) return bad;
+    }
+    fs_ce_cols ce = {target, loss, scale};
+    int rc = FS_D(fs_run_cols)(FS_C_CE_GRAD, x, xo, xm, grad, go, gm, NULL, &ce, n_outer, n, inner,
+                               n_threads);
+    return rc == FS_OK ? FS_TARGETS_OK : rc;
 }
 
 /* ---- public entry points ------------------------------------------------------ */

@@ -78,6 +78,26 @@ int fs_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_mid, float 
 int fs_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_mid, double *out,
                           int64_t n_outer, int64_t n, int64_t inner, int n_threads);
 
+/* Cross-entropy over a non-last class axis of an (n_outer, n, inner) array
+ * (classes along n, x_mid apart; samples (o, j), target and loss indexed
+ * o * inner + j).  Return values as the row versions below. */
+int64_t fs_cross_entropy_cols_f32(const float *x, int64_t x_outer, int64_t x_mid,
+                                  const int64_t *target, double *loss, int64_t n_outer,
+                                  int64_t n, int64_t inner, int n_threads);
+int64_t fs_cross_entropy_cols_f64(const double *x, int64_t x_outer, int64_t x_mid,
+                                  const int64_t *target, double *loss, int64_t n_outer,
+                                  int64_t n, int64_t inner, int n_threads);
+int64_t fs_cross_entropy_with_grad_cols_f32(const float *x, int64_t x_outer, int64_t x_mid,
+                                            const int64_t *target, double *loss,
+                                            double grad_scale, float *grad, int64_t grad_outer,
+                                            int64_t grad_mid, int64_t n_outer, int64_t n,
+                                            int64_t inner, int n_threads);
+int64_t fs_cross_entropy_with_grad_cols_f64(const double *x, int64_t x_outer, int64_t x_mid,
+                                            const int64_t *target, double *loss,
+                                            double grad_scale, double *grad, int64_t grad_outer,
+                                            int64_t grad_mid, int64_t n_outer, int64_t n,
+                                            int64_t inner, int n_threads);
+
 /* ---- backward ops ------------------------------------------------------- */
 /* out = y * (grad - sum(grad * y)) per row */
 int fs_softmax_backward_f32(const float *grad, int64_t grad_stride,

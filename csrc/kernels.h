@@ -35,7 +35,10 @@ enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
  * transposed copy).  Tiles are fixed by the driver, so results do not depend
  * on the thread count. */
 #define FS_COL_TILE_BYTES 256
-enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP };
+enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP, FS_C_CE, FS_C_CE_GRAD };
+/* Cross-entropy over a non-last class axis: per column j of the tile,
+ * target[j], loss[j]; the gradient (FS_C_CE_GRAD) goes to y, times scale. */
+typedef struct { const int64_t *target; double *loss; double scale; } fs_ce_cols;
 
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \
@@ -58,7 +61,8 @@ enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP };
                                         int64_t n, double p0, double p1);        \
     /* returns FS_OK, or FS_ENOMEM; red: logsumexp output (w values) */          \
     typedef int (*fs_cols_##SFX##_fn)(int kind, const T *x, int64_t xm, T *y,     \
-                                      int64_t ym, T *red, int64_t n, int64_t w);  \
+                                      int64_t ym, T *red, const fs_ce_cols *ce,   \
+                                      int64_t n, int64_t w);                      \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \
                                           double grad_scale, T *grad, int64_t gs, \

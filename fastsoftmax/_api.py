@@ -164,7 +164,8 @@ _SPECIALISED = {
     name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
-                 "normalise_cols", "logsumexp_cols")
+                 "normalise_cols", "logsumexp_cols", "cross_entropy_cols",
+                 "cross_entropy_with_grad_cols")
 }
 
 
@@ -314,7 +315,11 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
         return reference.cross_entropy(a, t, axis=ax, reduction=reduction)
     loss = np.empty(flat.size, np.float64)
     if flat.size:
-        bad = _kernel("cross_entropy", compute)(_as_rows(a, ax, compute), flat, loss, nt)
+        v = _cols_view(a if a.dtype == compute else None, ax)
+        if v is not None:          # a non-last class axis: no transposed copy
+            bad = _kernel("cross_entropy_cols", compute)(v, flat, loss, nt)
+        else:
+            bad = _kernel("cross_entropy", compute)(_as_rows(a, ax, compute), flat, loss, nt)
         if bad >= 0:
             raise ck.target_error(t, bad, a.shape[ax])
     return ck.finish_loss(loss, reduction, sample_shape, result)
@@ -333,6 +338,20 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_o
     if flat.size == 0:
         grad = grad_out if grad_out is not None else np.empty(a.shape, result)
         return ck.finish_loss(loss, reduction, sample_shape, result), grad
+    v = _cols_view(a if a.dtype == compute else None, ax)
+    if v is not None:              # a non-last class axis: no transposed copy
+        gv = _cols_view(grad_out, ax) if grad_out is not None and grad_out.dtype == compute else None
+        if gv is not None and np.may_share_memory(gv, v) and not _same_view(gv, v):
+            gv = None
+        grad = grad_out if gv is not None else np.empty(a.shape, compute)
+        bad = _kernel("cross_entropy_with_grad_cols", compute)(
+            v, flat, loss, scale, gv if gv is not None else _cols_view(grad, ax), nt)
+        if bad >= 0:
+            raise ck.target_error(t, bad, a.shape[ax])
+        if grad_out is not None and gv is None:
+            np.copyto(grad_out, grad, casting="unsafe")
+            grad = grad_out
+        return ck.finish_loss(loss, reduction, sample_shape, result), grad.astype(result, copy=False)
     x2 = _as_rows(a, ax, compute)
     direct = _direct_target(grad_out, ax, compute, [x2])
     if direct is not None:

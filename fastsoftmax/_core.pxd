@@ -25,6 +25,16 @@ cdef extern from "fastsoftmax.h" nogil:
                               int64_t n_outer, int64_t n, int64_t inner, int n_threads)
     int fs_logsumexp_cols_f64(const double *x, int64_t xo, int64_t xm, double *out,
                               int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_cols_f32(const float *x, int64_t xo, int64_t xm, const int64_t *target,
+                                      double *loss, int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_cols_f64(const double *x, int64_t xo, int64_t xm, const int64_t *target,
+                                      double *loss, int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_with_grad_cols_f32(const float *x, int64_t xo, int64_t xm, const int64_t *target,
+                                                double *loss, double scale, float *grad, int64_t go, int64_t gm,
+                                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_with_grad_cols_f64(const double *x, int64_t xo, int64_t xm, const int64_t *target,
+                                                double *loss, double scale, double *grad, int64_t go, int64_t gm,
+                                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
     int fs_softmax_backward_f32(const float *g, int64_t gs, const float *y, int64_t ys,
                                 float *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_backward_f64(const double *g, int64_t gs, const double *y, int64_t ys,

@@ -111,6 +111,49 @@ def logsumexp_cols(const real[:, :, :] x,  # IN   (outer, n, inner), n >= 1
     _check(rc, "logsumexp")
 
 
+def cross_entropy_cols(const real[:, :, :] x,     # IN   (outer, classes, inner), inner contiguous
+                       const int64_t[::1] target,  # IN   (outer * inner,)
+                       double[::1] loss,           # OUT  (outer * inner,)
+                       int n_threads):
+    """Returns -1, or the first sample whose target is out of range (nothing written)."""
+    cdef int64_t bad
+    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
+    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
+    with nogil:
+        if real is float:
+            bad = fs_cross_entropy_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], no, n, inner, n_threads)
+        else:
+            bad = fs_cross_entropy_cols_f64(&x[0, 0, 0], xo, xm, &target[0], &loss[0], no, n, inner, n_threads)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy")
+    return bad
+
+
+def cross_entropy_with_grad_cols(const real[:, :, :] x,     # IN
+                                 const int64_t[::1] target,  # IN
+                                 double[::1] loss,           # OUT
+                                 double scale,
+                                 real[:, :, :] grad,         # OUT  like x; may be x
+                                 int n_threads):
+    """Returns -1, or the first sample whose target is out of range (nothing written)."""
+    cdef int64_t bad
+    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
+    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
+    cdef int64_t go = grad.strides[0] // sz, gm = grad.strides[1] // sz
+    with nogil:
+        if real is float:
+            bad = fs_cross_entropy_with_grad_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], scale,
+                                                      &grad[0, 0, 0], go, gm, no, n, inner, n_threads)
+        else:
+            bad = fs_cross_entropy_with_grad_cols_f64(&x[0, 0, 0], xo, xm, &target[0], &loss[0], scale,
+                                                      &grad[0, 0, 0], go, gm, no, n, inner, n_threads)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy_with_grad")
+    return bad
+
+
 def softmax_backward(const real[:, :] grad,  # IN
                      const real[:, :] y,     # IN   softmax output
                      real[:, :] out,        # OUT

@@ -9,6 +9,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -244,6 +245,8 @@ def test_format_time(seconds, text):
 
 def test_module_runs_as_a_script():
     """`python -m fastsoftmax.bench` is the documented entry point."""
+    # outside the source tree, so the installed package is the one run
     r = subprocess.run([sys.executable, "-m", "fastsoftmax.bench", "--shapes", "1x10x"],
-                       capture_output=True, text=True, timeout=60, check=False)
+                       capture_output=True, text=True, timeout=60, check=False,
+                       cwd=tempfile.gettempdir())
     assert r.returncode == 2 and "malformed shape" in r.stderr
