@@ -235,12 +235,17 @@ FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b,
  * a non-finite column. */
 #include <stdlib.h>
 #define FS_COLS_GATHER_BODY(T, softmax_rows, log_softmax_rows, logsumexp_rows, ce_rows,      \
-                            ce_grad_rows)                                                 \
-    T *buf = malloc((size_t)n * sizeof(T));                                               \
+                            ce_grad_rows, softmax_bw_rows, log_softmax_bw_rows)           \
+    T *buf = malloc((size_t)n * 2 * sizeof(T)), *bbuf = buf + n;                          \
+    const T *b = (const T *)ce->b;                                                        \
     if (buf == NULL) return FS_ENOMEM;                                                    \
     for (int64_t j = 0; j < w; j++) {                                                     \
         for (int64_t i = 0; i < n; i++) buf[i] = x[i * xm + j];                           \
+        if (b)                                                                            \
+            for (int64_t i = 0; i < n; i++) bbuf[i] = b[i * ce->bm + j];                  \
         switch (kind) {                                                                   \
+        case FS_C_SOFTMAX_BW: softmax_bw_rows(buf, 0, bbuf, 0, buf, 0, 1, n); break;      \
+        case FS_C_LOG_SOFTMAX_BW: log_softmax_bw_rows(buf, 0, bbuf, 0, buf, 0, 1, n); break; \
         case FS_C_LOGSUMEXP: logsumexp_rows(buf, 0, red + j, 1, n); continue;             \
         case FS_C_CE: ce_rows(buf, 0, ce->target + j, ce->loss + j, 1, n); continue;      \
         case FS_C_SOFTMAX: softmax_rows(buf, 0, buf, 0, 1, n); break;                     \
@@ -258,7 +263,8 @@ FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b,
 FS_UNUSED static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
                                       FS_T *red, const fs_ce_cols *ce, int64_t n, int64_t w) {
     FS_COLS_GATHER_BODY(FS_T, FS_FN(softmax_rows), FS_FN(log_softmax_rows), FS_FN(logsumexp_rows),
-                        FS_FN(cross_entropy_rows), FS_FN(cross_entropy_with_grad_rows))
+                        FS_FN(cross_entropy_rows), FS_FN(cross_entropy_with_grad_rows),
+                        FS_FN(softmax_backward_rows), FS_FN(log_softmax_backward_rows))
 }
 
 /* y = exp(x) elementwise: the kernel set's exp, exposed for its own tests. */

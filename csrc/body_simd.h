@@ -336,9 +336,9 @@ static inline int FS_FN(vsmall_softmax)(const FS_T *x, FS_T *y, int64_t n) {
  * writing nothing, when a row needs more care (non-finite max or NaN sum);
  * the caller then takes the rows one by one. */
 #define FS_SHORT_BLOCK 8
-static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
-                                              int64_t n) {
-    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK], s[FS_SHORT_BLOCK];
+
+/* Load FS_SHORT_BLOCK short rows and their broadcast maxima; 0 if any max is not finite. */
+static inline int FS_FN(vshort_block_max)(const FS_T *x, int64_t xs, int64_t n, vec *v, vec *m) {
     for (int k = 0; k < FS_SHORT_BLOCK; k++) v[k] = VOP(loadp)(x + k * xs, n, -INFINITY);
     for (int k = 0; k < FS_SHORT_BLOCK; k++) m[k] = VOP(allmax)(v[k]);
     vec lo = m[0], hi = m[0];
@@ -347,6 +347,13 @@ static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y
         hi = VOP(max)(hi, m[k]);
     }
     if (!isfinite(VOP(first)(lo)) || !isfinite(VOP(first)(hi))) return 0;
+    return 1;
+}
+
+static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y, int64_t ys,
+                                              int64_t n) {
+    vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK], s[FS_SHORT_BLOCK];
+    if (!FS_FN(vshort_block_max)(x, xs, n, v, m)) return 0;
     for (int k = 0; k < FS_SHORT_BLOCK; k++)
         e[k] = FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
                                  VOP(sub)(m[k], VOP(set1)(110)));
@@ -368,14 +375,7 @@ static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y
  * care (non-finite max, NaN sum); the caller then takes the rows one by one. */
 static inline int FS_FN(vshort_block)(const FS_T *x, int64_t xs, int64_t n, int for_output,
                                       vec *v, vec *m, vec *e, double *s) {
-    for (int k = 0; k < FS_SHORT_BLOCK; k++) v[k] = VOP(loadp)(x + k * xs, n, -INFINITY);
-    for (int k = 0; k < FS_SHORT_BLOCK; k++) m[k] = VOP(allmax)(v[k]);
-    vec lo = m[0], hi = m[0];
-    for (int k = 1; k < FS_SHORT_BLOCK; k++) {
-        lo = VOP(min)(lo, m[k]);
-        hi = VOP(max)(hi, m[k]);
-    }
-    if (!isfinite(VOP(first)(lo)) || !isfinite(VOP(first)(hi))) return 0;
+    if (!FS_FN(vshort_block_max)(x, xs, n, v, m)) return 0;
     for (int k = 0; k < FS_SHORT_BLOCK; k++)
         e[k] = for_output ? FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
                                               VOP(sub)(m[k], VOP(set1)(110)))
@@ -615,10 +615,77 @@ static inline void FS_FN(col_store)(FS_T *p, int v, int nv, int64_t tail, vec a)
     else VOP(store)(p + v * VL, a);
 }
 
+/* s + e with the rounding error kept in c (TwoSum): column sums are then
+ * exact to ~2 ulp of double's worth -- cross-entropy's target gradient
+ * p - 1 cancels and needs it. */
+static inline void FS_FN(col_sum_add)(vec *s, vec *c, vec e) {
+    vec t = VOP(add)(*s, e), bp = VOP(sub)(t, *s), ap = VOP(sub)(t, bp);
+    *c = VOP(add)(*c, VOP(add)(VOP(sub)(*s, ap), VOP(sub)(e, bp)));
+    *s = t;
+}
+
+/* Widen a block's lane sums (and their errors) into the per-column double sums. */
+static inline void FS_FN(col_sum_widen)(fs_acc *acc, const vec *sv, const vec *cv, int nv,
+                                        int64_t w) {
+    FS_T lane[FS_COL_W], comp[FS_COL_W];
+    for (int v = 0; v < nv; v++) {
+        VOP(store)(lane + v * VL, sv[v]);
+        VOP(store)(comp + v * VL, cv[v]);
+    }
+    for (int64_t j = 0; j < w; j++) {
+        fs_acc_add(&acc[j], (double)lane[j]);
+        fs_acc_add(&acc[j], (double)comp[j]);
+    }
+}
+
+/* Backward ops over columns (x = grad, b = y or logp): pass 1 the column sum
+ * of grad * y, or of grad (TwoSum-compensated lanes widened to double, as
+ * above); pass 2 the elementwise write. */
+static int FS_FN(cols_backward)(int kind, const FS_T *x, int64_t xm, const FS_T *b, int64_t bm,
+                                FS_T *y, int64_t ym, int64_t n, int64_t w) {
+    FS_T lane[FS_COL_W];
+    fs_acc acc[FS_COL_W];
+    int nv = (int)((w + VL - 1) / VL);
+    int64_t tail = w - (int64_t)(nv - 1) * VL;
+    for (int64_t j = 0; j < w; j++) acc[j].s = acc[j].c = 0.0;
+    for (int64_t r0 = 0; r0 < n; r0 += FS_COL_SUM_ROWS) {
+        int64_t end = n - r0 < FS_COL_SUM_ROWS ? n : r0 + FS_COL_SUM_ROWS;
+        vec sv[FS_COL_VECS], cv[FS_COL_VECS];
+        for (int v = 0; v < nv; v++) sv[v] = cv[v] = VOP(set1)(0);
+        for (int64_t i = r0; i < end; i++)
+            for (int v = 0; v < nv; v++) {
+                vec e = FS_FN(col_load)(x + i * xm, v, nv, tail, 0);
+                if (kind == FS_C_SOFTMAX_BW) e = VOP(mul)(e, FS_FN(col_load)(b + i * bm, v, nv, tail, 0));
+                FS_FN(col_sum_add)(&sv[v], &cv[v], e);
+            }
+        FS_FN(col_sum_widen)(acc, sv, cv, nv, w);
+    }
+    for (int64_t j = w; j < FS_COL_W; j++) lane[j] = 0;
+    for (int64_t j = 0; j < w; j++) {
+        FS_T sj = (FS_T)fs_acc_value(&acc[j]);
+        lane[j] = kind == FS_C_SOFTMAX_BW ? sj : -sj;
+    }
+    vec dv[FS_COL_VECS];
+    for (int v = 0; v < nv; v++) dv[v] = VOP(load)(lane + v * VL);
+    for (int64_t i = 0; i < n; i++)
+        for (int v = 0; v < nv; v++) {
+            vec gv = FS_FN(col_load)(x + i * xm, v, nv, tail, 0), r;
+            if (kind == FS_C_SOFTMAX_BW)
+                r = VOP(mul)(FS_FN(col_load)(b + i * bm, v, nv, tail, 0), VOP(sub)(gv, dv[v]));
+            else
+                r = VOP(fma)(FS_FN(vexp)(FS_FN(col_load)(b + i * bm, v, nv, tail, -INFINITY)),
+                             dv[v], gv);
+            FS_FN(col_store)(y + i * ym, v, nv, tail, r);
+        }
+    return FS_OK;
+}
+
 static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
                             FS_T *red, const fs_ce_cols *ce, int64_t n, int64_t w) {
+    if (kind == FS_C_SOFTMAX_BW || kind == FS_C_LOG_SOFTMAX_BW)
+        return FS_FN(cols_backward)(kind, x, xm, (const FS_T *)ce->b, ce->bm, y, ym, n, w);
     vec mv[FS_COL_VECS];
-    FS_T m[FS_COL_W], lane[FS_COL_W], comp[FS_COL_W];
+    FS_T m[FS_COL_W], lane[FS_COL_W];
     fs_acc acc[FS_COL_W];
     int nv = (int)((w + VL - 1) / VL);
     int64_t tail = w - (int64_t)(nv - 1) * VL;
@@ -632,7 +699,8 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
         if (!isfinite(m[j])) {
             FS_COLS_GATHER_BODY(FS_T, FS_FN(softmax_rows), FS_FN(log_softmax_rows),
                                 FS_FN(logsumexp_rows), FS_FN(cross_entropy_rows),
-                                FS_FN(cross_entropy_with_grad_rows))
+                                FS_FN(cross_entropy_with_grad_rows), FS_FN(softmax_backward_rows),
+                                FS_FN(log_softmax_backward_rows))
         }
 
     for (int64_t j = 0; j < w; j++) acc[j].s = acc[j].c = 0.0;
@@ -650,21 +718,9 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
                 } else {
                     e = FS_FN(vexp)(VOP(sub)(xv, mv[v]));
                 }
-                /* TwoSum: the rounding error of every addition is kept, so the
-                 * sum is exact to ~2 ulp of double's worth: cross-entropy's
-                 * target gradient p - 1 cancels and needs it */
-                vec t = VOP(add)(sv[v], e), bp = VOP(sub)(t, sv[v]), ap = VOP(sub)(t, bp);
-                cv[v] = VOP(add)(cv[v], VOP(add)(VOP(sub)(sv[v], ap), VOP(sub)(e, bp)));
-                sv[v] = t;
+                FS_FN(col_sum_add)(&sv[v], &cv[v], e);
             }
-        for (int v = 0; v < nv; v++) {
-            VOP(store)(lane + v * VL, sv[v]);
-            VOP(store)(comp + v * VL, cv[v]);
-        }
-        for (int64_t j = 0; j < w; j++) {
-            fs_acc_add(&acc[j], (double)lane[j]);
-            fs_acc_add(&acc[j], (double)comp[j]);
-        }
+        FS_FN(col_sum_widen)(acc, sv, cv, nv, w);
     }
 
     /* per-column results, and the constant of pass 3 in `lane` (unused lanes zeroed) */

@@ -223,6 +223,8 @@ typedef struct {
     FS_T *red;
     const int64_t *target;
     double *loss, scale;
+    const FS_T *b;     /* backward ops: y or logp */
+    int64_t bo, bm;
     int64_t n, inner, tile, n_tiles;
     int failed;   /* FS_ENOMEM from some tile (written by any thread: any value but 0 is failure) */
 } FS_D(fs_cols_job);
@@ -233,7 +235,8 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
         int64_t o = it / j->n_tiles, j0 = (it % j->n_tiles) * j->tile;
         int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
         fs_ce_cols ce = {j->target ? j->target + o * j->inner + j0 : NULL,
-                         j->loss ? j->loss + o * j->inner + j0 : NULL, j->scale};
+                         j->loss ? j->loss + o * j->inner + j0 : NULL, j->scale,
+                         j->b ? j->b + o * j->bo + j0 : NULL, j->bo, j->bm};
         int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
                                       j->y ? j->y + o * j->yo + j0 : NULL, j->ym,
                                       j->red ? j->red + o * j->inner + j0 : NULL, &ce, j->n, w);
@@ -264,6 +267,10 @@ static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS
     j.kind = kind;
     j.x = x, j.xo = xo, j.xm = xm, j.y = y, j.yo = yo, j.ym = ym, j.red = red;
     if (is_ce) j.target = ce->target, j.loss = ce->loss, j.scale = ce->scale;
+    if (kind == FS_C_SOFTMAX_BW || kind == FS_C_LOG_SOFTMAX_BW) {
+        if (!ce || !ce->b) return FS_EINVAL;
+        j.b = (const FS_T *)ce->b, j.bo = ce->bo, j.bm = ce->bm;
+    }
     j.n = n, j.inner = inner;
     j.tile = FS_COL_TILE_BYTES / (int64_t)sizeof(FS_T);
     j.n_tiles = (inner + j.tile - 1) / j.tile;
@@ -292,6 +299,23 @@ int FS_D(fs_logsumexp_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *out, in
                              n_threads);
 }
 
+/* Backward ops over a non-last axis. */
+int FS_D(fs_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *y,
+                                   int64_t yo, int64_t ym, FS_T *out, int64_t oo, int64_t om,
+                                   int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
+    fs_ce_cols extra = {NULL, NULL, 1.0, y, yo, ym};
+    return FS_D(fs_run_cols)(FS_C_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
+                             inner, n_threads);
+}
+
+int FS_D(fs_log_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *lp,
+                                       int64_t lo, int64_t lm, FS_T *out, int64_t oo, int64_t om,
+                                       int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
+    fs_ce_cols extra = {NULL, NULL, 1.0, lp, lo, lm};
+    return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
+                             inner, n_threads);
+}
+
 int64_t FS_D(fs_cross_entropy_cols)(const FS_T *x, int64_t xo, int64_t xm, const int64_t *target,
                                     double *loss, int64_t n_outer, int64_t n, int64_t inner,
                                     int n_threads) {
@@ -300,7 +324,7 @@ int64_t FS_D(fs_cross_entropy_cols)(const FS_T *x, int64_t xo, int64_t xm, const
         int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
         if (bad != FS_TARGETS_OK) return bad;
     }
-    fs_ce_cols ce = {target, loss, 1.0};
+    fs_ce_cols ce = {target, loss, 1.0, NULL, 0, 0};
     int rc = FS_D(fs_run_cols)(FS_C_CE, x, xo, xm, NULL, 0, 0, NULL, &ce, n_outer, n, inner,
                                n_threads);
     return rc == FS_OK ? FS_TARGETS_OK : rc;
@@ -315,7 +339,7 @@ int64_t FS_D(fs_cross_entropy_with_grad_cols)(const FS_T *x, int64_t xo, int64_t
         int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
         if (bad != FS_TARGETS_OK) return bad;
     }
-    fs_ce_cols ce = {target, loss, scale};
+    fs_ce_cols ce = {target, loss, scale, NULL, 0, 0};
     int rc = FS_D(fs_run_cols)(FS_C_CE_GRAD, x, xo, xm, grad, go, gm, NULL, &ce, n_outer, n, inner,
                                n_threads);
     return rc == FS_OK ? FS_TARGETS_OK : rc;

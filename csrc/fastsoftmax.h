@@ -78,6 +78,25 @@ int fs_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_mid, float 
 int fs_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_mid, double *out,
                           int64_t n_outer, int64_t n, int64_t inner, int n_threads);
 
+/* Backward ops over a non-last axis: grad, y (or logp) and out all
+ * (n_outer, n, inner) with their own outer and mid strides. */
+int fs_softmax_backward_cols_f32(const float *g, int64_t g_outer, int64_t g_mid, const float *y,
+                                 int64_t y_outer, int64_t y_mid, float *out, int64_t out_outer,
+                                 int64_t out_mid, int64_t n_outer, int64_t n, int64_t inner,
+                                 int n_threads);
+int fs_softmax_backward_cols_f64(const double *g, int64_t g_outer, int64_t g_mid, const double *y,
+                                 int64_t y_outer, int64_t y_mid, double *out, int64_t out_outer,
+                                 int64_t out_mid, int64_t n_outer, int64_t n, int64_t inner,
+                                 int n_threads);
+int fs_log_softmax_backward_cols_f32(const float *g, int64_t g_outer, int64_t g_mid,
+                                     const float *logp, int64_t logp_outer, int64_t logp_mid,
+                                     float *out, int64_t out_outer, int64_t out_mid,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads);
+int fs_log_softmax_backward_cols_f64(const double *g, int64_t g_outer, int64_t g_mid,
+                                     const double *logp, int64_t logp_outer, int64_t logp_mid,
+                                     double *out, int64_t out_outer, int64_t out_mid,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads);
+
 /* Cross-entropy over a non-last class axis of an (n_outer, n, inner) array
  * (classes along n, x_mid apart; samples (o, j), target and loss indexed
  * o * inner + j).  Return values as the row versions below. */

@@ -35,10 +35,20 @@ enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
  * transposed copy).  Tiles are fixed by the driver, so results do not depend
  * on the thread count. */
 #define FS_COL_TILE_BYTES 256
-enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP, FS_C_CE, FS_C_CE_GRAD };
-/* Cross-entropy over a non-last class axis: per column j of the tile,
- * target[j], loss[j]; the gradient (FS_C_CE_GRAD) goes to y, times scale. */
-typedef struct { const int64_t *target; double *loss; double scale; } fs_ce_cols;
+enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP, FS_C_CE, FS_C_CE_GRAD,
+       FS_C_SOFTMAX_BW, FS_C_LOG_SOFTMAX_BW };
+/* The other operands of some kinds.  Cross-entropy over a non-last class
+ * axis: per column j of the tile, target[j], loss[j]; the gradient
+ * (FS_C_CE_GRAD) goes to y, times scale.  Backward ops: x is grad, and b
+ * (of the data type; outer slices bo apart, rows bm apart) is y or logp;
+ * kernels see b at their tile and use bm only. */
+typedef struct {
+    const int64_t *target;
+    double *loss;
+    double scale;
+    const void *b;
+    int64_t bo, bm;
+} fs_ce_cols;
 
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \

@@ -111,21 +111,25 @@ def _cols_view(a, axis):
     return v if v.strides[2] == a.itemsize else None
 
 
-def _columns(cols_kernel, x, axis, out, compute, result, nt):
+def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
     """The whole call through a column kernel, or None when the layout does not allow it."""
-    src = x if x.dtype == compute else None
-    if src is None and x.flags.c_contiguous:
-        src = x.astype(compute)          # a converted copy, not a transposed one
-    v = _cols_view(src, axis)
-    if v is None:
-        return None
+    views = []
+    for x in arrays:
+        src = x if x.dtype == compute else None
+        if src is None and x.flags.c_contiguous:
+            src = x.astype(compute)          # a converted copy, not a transposed one
+        v = _cols_view(src, axis)
+        if v is None:
+            return None
+        views.append(v)
     if out is not None and out.dtype == compute:
         tv = _cols_view(out, axis)
-        if tv is not None and (not np.may_share_memory(tv, v) or _same_view(tv, v)):
-            cols_kernel(v, tv, nt)
+        if tv is not None and all(not np.may_share_memory(tv, v) or _same_view(tv, v)
+                                  for v in views):
+            cols_kernel(*views, tv, nt)
             return out
-    res = np.empty(x.shape, compute)
-    cols_kernel(v, _cols_view(res, axis), nt)
+    res = np.empty(arrays[0].shape, compute)
+    cols_kernel(*views, _cols_view(res, axis), nt)
     if out is not None:
         np.copyto(out, res, casting="unsafe")
         return out
@@ -140,7 +144,7 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     if arrays[0].size == 0:
         return out if out is not None else np.empty(shape, result)
     if cols_kernel is not None:
-        y = _columns(cols_kernel, arrays[0], axis, out, compute, result, nt)
+        y = _columns(cols_kernel, arrays, axis, out, compute, result, nt)
         if y is not None:
             return y
     ops = [_as_rows(a, axis, compute) for a in arrays]
@@ -164,7 +168,7 @@ _SPECIALISED = {
     name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
-                 "normalise_cols", "logsumexp_cols", "cross_entropy_cols",
+                 "normalise_cols", "logsumexp_cols", "cross_entropy_cols", "backward_cols",
                  "cross_entropy_with_grad_cols")
 }
 
@@ -248,7 +252,8 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
         return reference.softmax_backward(g, yy, axis, out=out)
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_kernel("softmax_backward", compute), [g, yy], ax, out, compute, result, nt)
+    return _elementwise(_kernel("softmax_backward", compute), [g, yy], ax, out, compute, result, nt,
+                        lambda gv, bv, o, n: _kernel("backward_cols", compute)(0, gv, bv, o, n))
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
@@ -258,7 +263,8 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
         return reference.log_softmax_backward(g, lp, axis, out=out)
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
-    return _elementwise(_kernel("log_softmax_backward", compute), [g, lp], ax, out, compute, result, nt)
+    return _elementwise(_kernel("log_softmax_backward", compute), [g, lp], ax, out, compute, result,
+                        nt, lambda gv, bv, o, n: _kernel("backward_cols", compute)(1, gv, bv, o, n))
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):

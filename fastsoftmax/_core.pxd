@@ -35,6 +35,18 @@ cdef extern from "fastsoftmax.h" nogil:
     int64_t fs_cross_entropy_with_grad_cols_f64(const double *x, int64_t xo, int64_t xm, const int64_t *target,
                                                 double *loss, double scale, double *grad, int64_t go, int64_t gm,
                                                 int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_cols_f32(const float *g, int64_t go, int64_t gm, const float *y, int64_t yo,
+                                     int64_t ym, float *out, int64_t oo, int64_t om,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_cols_f64(const double *g, int64_t go, int64_t gm, const double *y, int64_t yo,
+                                     int64_t ym, double *out, int64_t oo, int64_t om,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_backward_cols_f32(const float *g, int64_t go, int64_t gm, const float *lp, int64_t lo,
+                                         int64_t lm, float *out, int64_t oo, int64_t om,
+                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_backward_cols_f64(const double *g, int64_t go, int64_t gm, const double *lp, int64_t lo,
+                                         int64_t lm, double *out, int64_t oo, int64_t om,
+                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
     int fs_softmax_backward_f32(const float *g, int64_t gs, const float *y, int64_t ys,
                                 float *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_backward_f64(const double *g, int64_t gs, const double *y, int64_t ys,

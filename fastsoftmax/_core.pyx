@@ -154,6 +154,35 @@ def cross_entropy_with_grad_cols(const real[:, :, :] x,     # IN
     return bad
 
 
+def backward_cols(int log,                   # 0: softmax_backward, 1: log_softmax_backward
+                  const real[:, :, :] grad,  # IN   (outer, n, inner), inner contiguous
+                  const real[:, :, :] b,     # IN   y (softmax output) or logp, same rule
+                  real[:, :, :] out,         # OUT  same rule
+                  int n_threads):
+    cdef int rc
+    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
+    cdef int64_t no = grad.shape[0], n = grad.shape[1], inner = grad.shape[2]
+    cdef int64_t go = grad.strides[0] // sz, gm = grad.strides[1] // sz
+    cdef int64_t bo = b.strides[0] // sz, bm = b.strides[1] // sz
+    cdef int64_t oo = out.strides[0] // sz, om = out.strides[1] // sz
+    with nogil:
+        if real is float:
+            if log:
+                rc = fs_log_softmax_backward_cols_f32(&grad[0, 0, 0], go, gm, &b[0, 0, 0], bo, bm,
+                                                      &out[0, 0, 0], oo, om, no, n, inner, n_threads)
+            else:
+                rc = fs_softmax_backward_cols_f32(&grad[0, 0, 0], go, gm, &b[0, 0, 0], bo, bm,
+                                                  &out[0, 0, 0], oo, om, no, n, inner, n_threads)
+        else:
+            if log:
+                rc = fs_log_softmax_backward_cols_f64(&grad[0, 0, 0], go, gm, &b[0, 0, 0], bo, bm,
+                                                      &out[0, 0, 0], oo, om, no, n, inner, n_threads)
+            else:
+                rc = fs_softmax_backward_cols_f64(&grad[0, 0, 0], go, gm, &b[0, 0, 0], bo, bm,
+                                                  &out[0, 0, 0], oo, om, no, n, inner, n_threads)
+    _check(rc, "log_softmax_backward" if log else "softmax_backward")
+
+
 def softmax_backward(const real[:, :] grad,  # IN
                      const real[:, :] y,     # IN   softmax output
                      real[:, :] out,        # OUT

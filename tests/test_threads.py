@@ -299,3 +299,28 @@ def test_cross_entropy_over_a_non_last_class_axis(isa, dtype, shape, axis):
     with pytest.raises(ValueError, match="target"):
         fs.cross_entropy_with_grad(x, bad, axis=axis, grad_out=x)
     assert x.tobytes() == before.tobytes()
+
+
+@compiled
+@pytest.mark.parametrize("shape,axis", [((4, 300, 50), 1), ((5000, 24), 0)])
+def test_backward_ops_over_a_non_last_axis(isa, dtype, shape, axis):
+    """Column kernels for softmax_backward / log_softmax_backward: bitwise identical for
+    any thread count, equal to the reference, out= aliasing grad."""
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    for name, fwd in (("softmax_backward", "softmax"), ("log_softmax_backward", "log_softmax")):
+        b = getattr(ref, fwd)(x, axis=axis).astype(dtype)
+        f = getattr(fs, name)
+        want = f(g, b, axis=axis, n_threads=1)
+        assert want.flags.c_contiguous
+        for n in THREADS[1:]:
+            assert f(g, b, axis=axis, n_threads=n).tobytes() == want.tobytes(), (name, n)
+        r = getattr(ref, name)(g, b, axis=axis)
+        tol = EQUIV[dtype]
+        # y * (g - dot) cancels where g ~ dot: the error is relative to the largest entry,
+        # as in the row kernels' equivalence tests
+        assert_close(want, r, tol, atol=tol * np.max(np.abs(r)), what=f"{name} {isa} {dtype} {shape}")
+        buf = g.copy()
+        assert f(buf, b, axis=axis, out=buf, n_threads=2) is buf
+        assert buf.tobytes() == want.tobytes()
