@@ -314,7 +314,43 @@ def _ce_prepare(logits, target, axis, reduction):
     return a, compute, result, ax, sample_shape, t, flat
 
 
+_INT64 = np.dtype(np.int64)
+
+
+def _fast_ce(name, logits, target, axis, reduction, grad_out, n_threads):
+    """The whole cross-entropy call for the common case -- C-contiguous float32/float64
+    logits with the classes last, C-contiguous int64 targets of the sample shape, a
+    known reduction, grad_out None or like the logits -- else None (general path)."""
+    k = _fast_kernel(name, logits, axis)
+    if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
+            or not target.flags.c_contiguous or target.shape != logits.shape[:-1]
+            or type(reduction) is not str or reduction not in ck.REDUCTIONS):
+        return None
+    if grad_out is not None:
+        g = _fast_out(logits, grad_out)
+        if g is False:
+            return None
+    nt = 0 if n_threads is None else ck.check_threads(n_threads)
+    n = logits.shape[-1]
+    x2 = logits if logits.ndim == 2 else logits.reshape(-1, n)
+    flat = target.reshape(-1)
+    loss = np.empty(flat.size, np.float64)
+    if name == "cross_entropy":
+        bad = k(x2, flat, loss, nt)
+    else:
+        g = np.empty_like(logits) if grad_out is None else grad_out
+        bad = k(x2, flat, loss, ck.grad_scale(reduction, flat.size),
+                g if g.ndim == 2 else g.reshape(-1, n), nt)
+    if bad >= 0:
+        raise ck.target_error(target, bad, n)
+    total = ck.finish_loss(loss, reduction, target.shape, logits.dtype)
+    return total if name == "cross_entropy" else (total, g)
+
+
 def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
+    r = _fast_ce("cross_entropy", logits, target, axis, reduction, None, n_threads)
+    if r is not None:
+        return r
     nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
     if compute not in _NATIVE:
@@ -332,6 +368,9 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
 
 
 def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None, n_threads=None):
+    r = _fast_ce("cross_entropy_with_grad", logits, target, axis, reduction, grad_out, n_threads)
+    if r is not None:
+        return r
     nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
     if compute not in _NATIVE:
