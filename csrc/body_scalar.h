@@ -261,7 +261,7 @@ FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b,
 #endif
 
 FS_UNUSED static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
-                                      FS_T *red, const fs_ce_cols *ce, int64_t n, int64_t w) {
+                                      FS_T *red, const fs_cols_extra *ce, int64_t n, int64_t w) {
     FS_COLS_GATHER_BODY(FS_T, FS_FN(softmax_rows), FS_FN(log_softmax_rows), FS_FN(logsumexp_rows),
                         FS_FN(cross_entropy_rows), FS_FN(cross_entropy_with_grad_rows),
                         FS_FN(softmax_backward_rows), FS_FN(log_softmax_backward_rows))

@@ -681,7 +681,7 @@ static int FS_FN(cols_backward)(int kind, const FS_T *x, int64_t xm, const FS_T 
 }
 
 static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_t ym,
-                            FS_T *red, const fs_ce_cols *ce, int64_t n, int64_t w) {
+                            FS_T *red, const fs_cols_extra *ce, int64_t n, int64_t w) {
     if (kind == FS_C_SOFTMAX_BW || kind == FS_C_LOG_SOFTMAX_BW)
         return FS_FN(cols_backward)(kind, x, xm, (const FS_T *)ce->b, ce->bm, y, ym, n, w);
     vec mv[FS_COL_VECS];

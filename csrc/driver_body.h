@@ -234,7 +234,7 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / j->n_tiles, j0 = (it % j->n_tiles) * j->tile;
         int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
-        fs_ce_cols ce = {j->target ? j->target + o * j->inner + j0 : NULL,
+        fs_cols_extra ce = {j->target ? j->target + o * j->inner + j0 : NULL,
                          j->loss ? j->loss + o * j->inner + j0 : NULL, j->scale,
                          j->b ? j->b + o * j->bo + j0 : NULL, j->bo, j->bm};
         int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
@@ -246,7 +246,7 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
 
 /* Checks, then the tiles; `ce` is NULL except for the cross-entropy kinds. */
 static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS_T *y,
-                             int64_t yo, int64_t ym, FS_T *red, const fs_ce_cols *ce,
+                             int64_t yo, int64_t ym, FS_T *red, const fs_cols_extra *ce,
                              int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
     int is_ce = kind == FS_C_CE || kind == FS_C_CE_GRAD;
     if (n_outer < 0 || n < 0 || inner < 0 || (is_ce && n == 0 && n_outer * inner > 0))
@@ -303,7 +303,7 @@ int FS_D(fs_logsumexp_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *out, in
 int FS_D(fs_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *y,
                                    int64_t yo, int64_t ym, FS_T *out, int64_t oo, int64_t om,
                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
-    fs_ce_cols extra = {NULL, NULL, 1.0, y, yo, ym};
+    fs_cols_extra extra = {NULL, NULL, 1.0, y, yo, ym};
     return FS_D(fs_run_cols)(FS_C_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
                              inner, n_threads);
 }
@@ -311,7 +311,7 @@ int FS_D(fs_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const 
 int FS_D(fs_log_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *lp,
                                        int64_t lo, int64_t lm, FS_T *out, int64_t oo, int64_t om,
                                        int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
-    fs_ce_cols extra = {NULL, NULL, 1.0, lp, lo, lm};
+    fs_cols_extra extra = {NULL, NULL, 1.0, lp, lo, lm};
     return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
                              inner, n_threads);
 }
@@ -324,7 +324,7 @@ int64_t FS_D(fs_cross_entropy_cols)(const FS_T *x, int64_t xo, int64_t xm, const
         int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
         if (bad != FS_TARGETS_OK) return bad;
     }
-    fs_ce_cols ce = {target, loss, 1.0, NULL, 0, 0};
+    fs_cols_extra ce = {target, loss, 1.0, NULL, 0, 0};
     int rc = FS_D(fs_run_cols)(FS_C_CE, x, xo, xm, NULL, 0, 0, NULL, &ce, n_outer, n, inner,
                                n_threads);
     return rc == FS_OK ? FS_TARGETS_OK : rc;
@@ -339,7 +339,7 @@ int64_t FS_D(fs_cross_entropy_with_grad_cols)(const FS_T *x, int64_t xo, int64_t
         int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
         if (bad != FS_TARGETS_OK) return bad;
     }
-    fs_ce_cols ce = {target, loss, scale, NULL, 0, 0};
+    fs_cols_extra ce = {target, loss, scale, NULL, 0, 0};
     int rc = FS_D(fs_run_cols)(FS_C_CE_GRAD, x, xo, xm, grad, go, gm, NULL, &ce, n_outer, n, inner,
                                n_threads);
     return rc == FS_OK ? FS_TARGETS_OK : rc;

@@ -48,7 +48,7 @@ typedef struct {
     double scale;
     const void *b;
     int64_t bo, bm;
-} fs_ce_cols;
+} fs_cols_extra;
 
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \
@@ -71,7 +71,7 @@ typedef struct {
                                         int64_t n, double p0, double p1);        \
     /* returns FS_OK, or FS_ENOMEM; red: logsumexp output (w values) */          \
     typedef int (*fs_cols_##SFX##_fn)(int kind, const T *x, int64_t xm, T *y,     \
-                                      int64_t ym, T *red, const fs_ce_cols *ce,   \
+                                      int64_t ym, T *red, const fs_cols_extra *ce,   \
                                       int64_t n, int64_t w);                      \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \

@@ -115,12 +115,11 @@ def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
     """The whole call through a column kernel, or None when the layout does not allow it."""
     views = []
     for x in arrays:
-        src = x if x.dtype == compute else None
-        if src is None and x.flags.c_contiguous:
-            src = x.astype(compute)          # a converted copy, not a transposed one
-        v = _cols_view(src, axis)
+        v = _cols_view(x, axis)
         if v is None:
             return None
+        if x.dtype != compute:               # a converted copy, not a transposed one
+            v = _cols_view(np.ascontiguousarray(x, dtype=compute), axis)
         views.append(v)
     if out is not None and out.dtype == compute:
         tv = _cols_view(out, axis)
@@ -383,20 +382,14 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_o
     if flat.size == 0:
         grad = grad_out if grad_out is not None else np.empty(a.shape, result)
         return ck.finish_loss(loss, reduction, sample_shape, result), grad
-    v = _cols_view(a if a.dtype == compute else None, ax)
-    if v is not None:              # a non-last class axis: no transposed copy
-        gv = _cols_view(grad_out, ax) if grad_out is not None and grad_out.dtype == compute else None
-        if gv is not None and np.may_share_memory(gv, v) and not _same_view(gv, v):
-            gv = None
-        grad = grad_out if gv is not None else np.empty(a.shape, compute)
-        bad = _kernel("cross_entropy_with_grad_cols", compute)(
-            v, flat, loss, scale, gv if gv is not None else _cols_view(grad, ax), nt)
-        if bad >= 0:
+    def grad_cols(v, g, n):        # a non-last class axis: no transposed copy
+        bad = _kernel("cross_entropy_with_grad_cols", compute)(v, flat, loss, scale, g, n)
+        if bad >= 0:               # nothing written, nothing copied to grad_out yet
             raise ck.target_error(t, bad, a.shape[ax])
-        if grad_out is not None and gv is None:
-            np.copyto(grad_out, grad, casting="unsafe")
-            grad = grad_out
-        return ck.finish_loss(loss, reduction, sample_shape, result), grad.astype(result, copy=False)
+
+    grad = _columns(grad_cols, [a], ax, grad_out, compute, result, nt)
+    if grad is not None:
+        return ck.finish_loss(loss, reduction, sample_shape, result), grad
     x2 = _as_rows(a, ax, compute)
     direct = _direct_target(grad_out, ax, compute, [x2])
     if direct is not None:

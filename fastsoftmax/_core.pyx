@@ -79,8 +79,8 @@ def normalise_cols(int log,                # 0: softmax, 1: log_softmax
     cdef int rc
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
-    cdef int64_t yo = out.strides[0] // sz, ym = out.strides[1] // sz
+    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
+    cdef int64_t yo = _row_stride(out.strides[0], sz), ym = _row_stride(out.strides[1], sz)
     with nogil:
         if real is float:
             if log:
@@ -101,7 +101,7 @@ def logsumexp_cols(const real[:, :, :] x,  # IN   (outer, n, inner), n >= 1
     cdef int rc
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
+    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
     if real is float:
         with nogil:
             rc = fs_logsumexp_cols_f32(&x[0, 0, 0], xo, xm, &out[0], no, n, inner, n_threads)
@@ -119,7 +119,7 @@ def cross_entropy_cols(const real[:, :, :] x,     # IN   (outer, classes, inner)
     cdef int64_t bad
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
+    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
     with nogil:
         if real is float:
             bad = fs_cross_entropy_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], no, n, inner, n_threads)
@@ -140,8 +140,8 @@ def cross_entropy_with_grad_cols(const real[:, :, :] x,     # IN
     cdef int64_t bad
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = x.strides[0] // sz, xm = x.strides[1] // sz
-    cdef int64_t go = grad.strides[0] // sz, gm = grad.strides[1] // sz
+    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
+    cdef int64_t go = _row_stride(grad.strides[0], sz), gm = _row_stride(grad.strides[1], sz)
     with nogil:
         if real is float:
             bad = fs_cross_entropy_with_grad_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], scale,
@@ -162,9 +162,9 @@ def backward_cols(int log,                   # 0: softmax_backward, 1: log_softm
     cdef int rc
     cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
     cdef int64_t no = grad.shape[0], n = grad.shape[1], inner = grad.shape[2]
-    cdef int64_t go = grad.strides[0] // sz, gm = grad.strides[1] // sz
-    cdef int64_t bo = b.strides[0] // sz, bm = b.strides[1] // sz
-    cdef int64_t oo = out.strides[0] // sz, om = out.strides[1] // sz
+    cdef int64_t go = _row_stride(grad.strides[0], sz), gm = _row_stride(grad.strides[1], sz)
+    cdef int64_t bo = _row_stride(b.strides[0], sz), bm = _row_stride(b.strides[1], sz)
+    cdef int64_t oo = _row_stride(out.strides[0], sz), om = _row_stride(out.strides[1], sz)
     with nogil:
         if real is float:
             if log:
