@@ -173,10 +173,10 @@ FS_UNUSED static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const
 }
 
 FS_UNUSED static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
-                                                double *loss, double scale, FS_T *grad,
-                                                int64_t gs, int64_t n_rows, int64_t n_cols) {
+                                                double *loss, double grad_scale, const double *rs,
+                                                FS_T *grad, int64_t gs, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
-        double m, s;
+        double m, s, scale = rs ? grad_scale * rs[r] : grad_scale;
         FS_FN(row_online_max_sum)(x, n_cols, &m, &s);
         int64_t t = target[r];
         double xt = (double)x[t];       /* read before grad (maybe == x) is written */
@@ -251,7 +251,8 @@ FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b,
         case FS_C_SOFTMAX: softmax_rows(buf, 0, buf, 0, 1, n); break;                     \
         case FS_C_LOG_SOFTMAX: log_softmax_rows(buf, 0, buf, 0, 1, n); break;             \
         case FS_C_CE_GRAD:                                                                \
-            ce_grad_rows(buf, 0, ce->target + j, ce->loss + j, ce->scale, buf, 0, 1, n);  \
+            ce_grad_rows(buf, 0, ce->target + j, ce->loss + j, ce->scale,              \
+                         ce->rs ? ce->rs + j : NULL, buf, 0, 1, n);  \
             break;                                                                        \
         }                                                                                 \
         for (int64_t i = 0; i < n; i++) y[i * ym + j] = buf[i];                           \

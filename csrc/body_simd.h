@@ -480,16 +480,19 @@ static void FS_FN(cross_entropy_each_row)(const FS_T *x, int64_t xs, const int64
 }
 
 static void FS_FN(cross_entropy_with_grad_each_row)(const FS_T *x, int64_t xs, const int64_t *target,
-                                                    double *loss, double scale, FS_T *grad,
+                                                    double *loss, double grad_scale,
+                                                    const double *rs, FS_T *grad,
                                                     int64_t gs, int64_t n_rows, int64_t n_cols) {
     for (int64_t r = 0; r < n_rows; r++, x += xs, grad += gs) {
+        double scale = rs ? grad_scale * rs[r] : grad_scale;
         FS_T m;
         double s;
         vec v = VOP(set1)(0), e = v;   /* set by vshort when used */
         int ok = n_cols <= VL ? FS_FN(vshort)(x, n_cols, 1, &v, &e, &m, &s)
                               : FS_FN(vonline)(x, n_cols, &m, &s);
         if (!ok) {
-            FS_FB(cross_entropy_with_grad_rows)(x, 0, target + r, loss + r, scale, grad, 0, 1, n_cols);
+            FS_FB(cross_entropy_with_grad_rows)(x, 0, target + r, loss + r, scale, NULL, grad, 0, 1,
+                                                n_cols);
             continue;
         }
         int64_t t = target[r];
@@ -561,8 +564,8 @@ static void FS_FN(cross_entropy_rows)(const FS_T *x, int64_t xs, const int64_t *
 }
 
 static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const int64_t *target,
-                                                double *loss, double scale, FS_T *grad,
-                                                int64_t gs, int64_t n_rows, int64_t n_cols) {
+                                                double *loss, double scale, const double *rs,
+                                                FS_T *grad, int64_t gs, int64_t n_rows, int64_t n_cols) {
     vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK];
     double s[FS_SHORT_BLOCK], xt[FS_SHORT_BLOCK];
     int64_t r = 0;
@@ -570,21 +573,23 @@ static void FS_FN(cross_entropy_with_grad_rows)(const FS_T *x, int64_t xs, const
         for (; r + FS_SHORT_BLOCK <= n_rows; r += FS_SHORT_BLOCK) {
             if (!FS_FN(vshort_block)(x + r * xs, xs, n_cols, 1, v, m, e, s)) {
                 FS_FN(cross_entropy_with_grad_each_row)(x + r * xs, xs, target + r, loss + r, scale,
-                                                        grad + r * gs, gs, FS_SHORT_BLOCK, n_cols);
+                                                        rs ? rs + r : NULL, grad + r * gs, gs,
+                                                        FS_SHORT_BLOCK, n_cols);
                 continue;
             }
             /* every target logit is read before any gradient (maybe x) is written */
             for (int k = 0; k < FS_SHORT_BLOCK; k++) xt[k] = (double)x[(r + k) * xs + target[r + k]];
             for (int k = 0; k < FS_SHORT_BLOCK; k++) {
                 double mk = (double)VOP(first)(m[k]), inv = 1.0 / s[k];
+                double sc = rs ? scale * rs[r + k] : scale;
                 FS_T *g = grad + (r + k) * gs;
                 loss[r + k] = (mk - xt[k]) + log(s[k]);
-                VOP(storep)(g, VOP(mul)(e[k], VOP(set1)((FS_T)(inv * scale))), n_cols);
-                g[target[r + k]] = (FS_T)((exp(xt[k] - mk) * inv - 1.0) * scale);
+                VOP(storep)(g, VOP(mul)(e[k], VOP(set1)((FS_T)(inv * sc))), n_cols);
+                g[target[r + k]] = (FS_T)((exp(xt[k] - mk) * inv - 1.0) * sc);
             }
         }
     FS_FN(cross_entropy_with_grad_each_row)(x + r * xs, xs, target + r, loss + r, scale,
-                                            grad + r * gs, gs, n_rows - r, n_cols);
+                                            rs ? rs + r : NULL, grad + r * gs, gs, n_rows - r, n_cols);
 }
 
 /* ---- non-last axis: vectorised across contiguous columns ---------------------- */
@@ -736,8 +741,9 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
         case FS_C_CE_GRAD: {     /* the target logit is read before the gradient (maybe x) is written */
             double xt = (double)x[ce->target[j] * xm + j];
             ce->loss[j] = (mj - xt) + log(s);
-            lane[j] = (FS_T)(ce->scale / s);
-            fix[j] = (exp(xt - mj) / s - 1.0) * ce->scale;
+            double sc = ce->rs ? ce->scale * ce->rs[j] : ce->scale;
+            lane[j] = (FS_T)(sc / s);
+            fix[j] = (exp(xt - mj) / s - 1.0) * sc;
             break;
         }
         }
@@ -774,6 +780,8 @@ static void FS_FN(exp_array)(const FS_T *x, FS_T *y, int64_t n) {
     for (; i + VL <= n; i += VL) VOP(store)(y + i, FS_FN(vexp)(VOP(load)(x + i)));
     if (i < n) VOP(storep)(y + i, FS_FN(vexp)(VOP(loadp)(x + i, n - i, 0)), n - i);
 }
+
+#include "body_ce.h"
 
 #undef FS_COL_VECS
 #undef FS_COL_SUM_ROWS

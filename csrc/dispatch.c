@@ -143,10 +143,48 @@ int fs_set_isa(const char *name) {
 static int fs_bad_sizes(int64_t n_rows, int64_t n_cols) { return n_rows < 0 || n_cols < 0; }
 static int fs_empty(int64_t n_rows, int64_t n_cols) { return n_rows == 0 || n_cols == 0; }
 
-static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_t n_cols) {
+static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_t n_cols,
+                                   int64_t ignore_index) {
     for (int64_t r = 0; r < n_rows; r++)
-        if (target[r] < 0 || target[r] >= n_cols) return r;
+        if ((target[r] < 0 || target[r] >= n_cols)
+            && (ignore_index == FS_NO_IGNORE || target[r] != ignore_index))
+            return r;
     return FS_TARGETS_OK;
+}
+
+/* The divisor of reduction "mean" (see fs_ce_options.total_weight), for
+ * validated targets; w: class weights of the dtype (is_f32) or NULL. */
+static double fs_total_weight(const fs_ce_options *o, int64_t ns, int is_f32) {
+    if (!o->target) return (double)ns;
+    fs_acc acc = {0.0, 0.0};
+    int64_t count = 0;
+    for (int64_t i = 0; i < ns; i++) {
+        int64_t t = o->target[i];
+        if (o->ignore_index != FS_NO_IGNORE && t == o->ignore_index) continue;
+        if (!o->weight) count++;
+        else fs_acc_add(&acc, is_f32 ? (double)((const float *)o->weight)[t]
+                                     : ((const double *)o->weight)[t]);
+    }
+    return o->weight ? fs_acc_value(&acc) : (double)count;
+}
+
+/* grad_scale, divided by the total weight for "mean"; reports the total. */
+static double fs_effective_scale(const fs_ce_options *o, int64_t ns, int is_f32) {
+    if (!o->grad_mean && !o->total_weight) return o->grad_scale;
+    double total = fs_total_weight(o, ns, is_f32);
+    if (o->total_weight) *o->total_weight = total;
+    if (!o->grad_mean) return o->grad_scale;
+    return total > 0 ? o->grad_scale / total : 0.0;
+}
+
+/* The option values the kernels accept (weights are checked per dtype). */
+static int fs_ce_options_ok(const fs_ce_options *o) {
+    return o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0 && isfinite(o->z_loss)
+           && o->softcap >= 0.0 && isfinite(o->softcap) && isfinite(o->grad_scale);
+}
+
+static int fs_ce_is_ext(const fs_ce_options *o) {
+    return o->probs || o->label_smoothing > 0.0 || o->z_loss != 0.0 || o->softcap > 0.0;
 }
 
 /* ---- the threaded drivers (driver_body.h), one per dtype ---------------------- */
@@ -161,6 +199,9 @@ enum { FS_OP_SOFTMAX, FS_OP_LOG_SOFTMAX, FS_OP_LOGSUMEXP, FS_OP_SOFTMAX_BW,
 
 typedef struct { double m, s; int ok; } fs_partial;
 typedef struct { double p0, p1, fix; int whole; } fs_rowstate;
+/* fs_rowstate.whole: 0 chunked, 1 done by the row kernel, FS_ROW_ZERO an
+ * ignored cross-entropy sample (its gradient row is zeroed) */
+#define FS_ROW_ZERO 2
 
 static int fs_op_is_backward(int op) { return op == FS_OP_SOFTMAX_BW || op == FS_OP_LOG_SOFTMAX_BW; }
 

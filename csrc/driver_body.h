@@ -35,12 +35,52 @@ typedef struct {
     const int64_t *target;
     double *loss;
     double scale;
+    const double *rs;  /* CE: per-row gradient factor, or NULL */
+    int64_t ignore;    /* CE: targets equal to it are skipped (when has_ignore) */
+    int has_ignore;
+    const fs_ce_ext *ext;  /* CE: the general kernel's options, or NULL */
+    double *lse;       /* CE through the general kernel: per-row logsumexp, or NULL */
     int64_t n_cols;
     /* long rows */
     int64_t row0, chunk, n_chunks;
     fs_partial *part;  /* [batch rows][n_chunks] */
     fs_rowstate *rows; /* [batch rows] */
 } FS_D(fs_job);
+
+static int FS_D(fs_ignored)(const FS_D(fs_job) *j, int64_t r) {
+    return j->has_ignore && j->target && j->target[r] == j->ignore;
+}
+
+/* Cross-entropy on rows [begin, end): runs of samples that are not ignored go
+ * to the kernel; ignored ones get loss 0 and a zero gradient row. */
+static void FS_D(fs_ce_range)(const FS_D(fs_job) *j, int64_t begin, int64_t end) {
+    const fs_kernel_table *t = j->tab;
+    int64_t c = j->n_cols;
+    FS_T *grad = j->op == FS_OP_CE_GRAD ? j->y : NULL;
+    for (int64_t r = begin; r < end;) {
+        if (FS_D(fs_ignored)(j, r)) {
+            j->loss[r] = 0.0;
+            if (j->lse) j->lse[r] = 0.0;
+            if (grad) memset(grad + r * j->ys, 0, (size_t)c * sizeof(FS_T));
+            r++;
+            continue;
+        }
+        int64_t e = r + 1;
+        while (e < end && !FS_D(fs_ignored)(j, e)) e++;
+        const FS_T *a = j->a + r * j->as;
+        const int64_t *tg = j->target ? j->target + r : NULL;
+        const double *rs = j->rs ? j->rs + r : NULL;
+        if (j->ext)
+            t->FS_TAB(ce_ext)(a, j->as, tg, j->ext, r, j->loss + r, j->lse ? j->lse + r : NULL,
+                              j->scale, rs, grad ? grad + r * j->ys : NULL, j->ys, e - r, c);
+        else if (grad)
+            t->FS_TAB(cross_entropy_with_grad)(a, j->as, tg, j->loss + r, j->scale, rs,
+                                               grad + r * j->ys, j->ys, e - r, c);
+        else
+            t->FS_TAB(cross_entropy)(a, j->as, tg, j->loss + r, e - r, c);
+        r = e;
+    }
+}
 
 /* Row kernels on rows [begin, end). */
 static void FS_D(fs_rows_task)(void *ctx, int64_t begin, int64_t end) {
@@ -67,11 +107,8 @@ static void FS_D(fs_rows_task)(void *ctx, int64_t begin, int64_t end) {
                                         j->y + begin * j->ys, j->ys, n, c);
         break;
     case FS_OP_CE:
-        t->FS_TAB(cross_entropy)(a, j->as, j->target + begin, j->loss + begin, n, c);
-        break;
     case FS_OP_CE_GRAD:
-        t->FS_TAB(cross_entropy_with_grad)(a, j->as, j->target + begin, j->loss + begin,
-                                           j->scale, j->y + begin * j->ys, j->ys, n, c);
+        FS_D(fs_ce_range)(j, begin, end);
         break;
     }
 }
@@ -84,7 +121,9 @@ static void FS_D(fs_reduce_task)(void *ctx, int64_t begin, int64_t end) {
         int64_t len = j->n_cols - c0 < j->chunk ? j->n_cols - c0 : j->chunk;
         const FS_T *a = j->a + r * j->as + c0;
         fs_partial *p = &j->part[i];
-        if (fs_op_is_backward(j->op)) {
+        if (FS_D(fs_ignored)(j, r)) {      /* merged as ignored: nothing to read */
+            p->ok = 1, p->m = -INFINITY, p->s = 0.0;
+        } else if (fs_op_is_backward(j->op)) {
             p->ok = 1;
             p->m = 0.0;
             p->s = j->tab->FS_TAB(dot)(a, j->op == FS_OP_SOFTMAX_BW ? j->b + r * j->bs + c0 : NULL, len);
@@ -100,9 +139,11 @@ static void FS_D(fs_write_task)(void *ctx, int64_t begin, int64_t end) {
     int kind = fs_write_kind(j->op);
     for (int64_t i = begin; i < end; i++) {
         const fs_rowstate *st = &j->rows[i / j->n_chunks];
-        if (st->whole) continue;
         int64_t r = j->row0 + i / j->n_chunks, c0 = (i % j->n_chunks) * j->chunk;
         int64_t len = j->n_cols - c0 < j->chunk ? j->n_cols - c0 : j->chunk;
+        if (st->whole == FS_ROW_ZERO)
+            memset(j->y + r * j->ys + c0, 0, (size_t)len * sizeof(FS_T));
+        if (st->whole) continue;
         j->tab->FS_TAB(write)(kind, j->a + r * j->as + c0,
                               j->b ? j->b + r * j->bs + c0 : NULL,
                               j->y + r * j->ys + c0, len, st->p0, st->p1);
@@ -115,6 +156,11 @@ static void FS_D(fs_merge_row)(FS_D(fs_job) *j, int64_t k) {
     fs_rowstate *st = &j->rows[k];
     int64_t r = j->row0 + k;
     st->whole = 0;
+    if (FS_D(fs_ignored)(j, r)) {
+        j->loss[r] = 0.0;
+        st->whole = FS_ROW_ZERO;
+        return;
+    }
     if (fs_op_is_backward(j->op)) {
         fs_acc acc = {0.0, 0.0};
         for (int64_t c = 0; c < j->n_chunks; c++) fs_acc_add(&acc, p[c].s);
@@ -156,10 +202,11 @@ static void FS_D(fs_merge_row)(FS_D(fs_job) *j, int64_t k) {
     case FS_OP_CE_GRAD: {
         int64_t t = j->target[r];
         double xt = (double)j->a[r * j->as + t];   /* read before grad (maybe x) is written */
+        double sc = j->rs ? j->scale * j->rs[r] : j->scale;
         j->loss[r] = (m - xt) + ls;
         st->p0 = m;
-        st->p1 = j->scale / s;
-        st->fix = (exp(xt - m) / s - 1.0) * j->scale;
+        st->p1 = sc / s;
+        st->fix = (exp(xt - m) / s - 1.0) * sc;
         break;
     }
     }
@@ -167,7 +214,7 @@ static void FS_D(fs_merge_row)(FS_D(fs_job) *j, int64_t k) {
 
 static int FS_D(fs_run)(FS_D(fs_job) *j, int64_t n_rows, int n_threads) {
     int64_t c = j->n_cols;
-    if ((uint64_t)c * sizeof(FS_T) <= FS_L2_ROW_BYTES) {
+    if ((uint64_t)c * sizeof(FS_T) <= FS_L2_ROW_BYTES || j->ext) {
         int th = fs_threads_for(n_threads, n_rows * c, FS_MIN_WORK, n_rows);
         fs_parallel_run(th, n_rows, FS_D(fs_rows_task), j);
         return FS_OK;
@@ -223,6 +270,7 @@ typedef struct {
     FS_T *red;
     const int64_t *target;
     double *loss, scale;
+    const double *rs;  /* cross-entropy: per-sample gradient factor, or NULL */
     const FS_T *b;     /* backward ops: y or logp */
     int64_t bo, bm;
     int64_t n, inner, tile, n_tiles;
@@ -234,9 +282,11 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / j->n_tiles, j0 = (it % j->n_tiles) * j->tile;
         int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
-        fs_cols_extra ce = {j->target ? j->target + o * j->inner + j0 : NULL,
-                         j->loss ? j->loss + o * j->inner + j0 : NULL, j->scale,
-                         j->b ? j->b + o * j->bo + j0 : NULL, j->bo, j->bm};
+        int64_t at = o * j->inner + j0;
+        fs_cols_extra ce = {.target = j->target ? j->target + at : NULL,
+                            .loss = j->loss ? j->loss + at : NULL, .scale = j->scale,
+                            .rs = j->rs ? j->rs + at : NULL,
+                            .b = j->b ? j->b + o * j->bo + j0 : NULL, .bo = j->bo, .bm = j->bm};
         int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
                                       j->y ? j->y + o * j->yo + j0 : NULL, j->ym,
                                       j->red ? j->red + o * j->inner + j0 : NULL, &ce, j->n, w);
@@ -266,7 +316,7 @@ static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS
     j.tab = fs_table();
     j.kind = kind;
     j.x = x, j.xo = xo, j.xm = xm, j.y = y, j.yo = yo, j.ym = ym, j.red = red;
-    if (is_ce) j.target = ce->target, j.loss = ce->loss, j.scale = ce->scale;
+    if (is_ce) j.target = ce->target, j.loss = ce->loss, j.scale = ce->scale, j.rs = ce->rs;
     if (kind == FS_C_SOFTMAX_BW || kind == FS_C_LOG_SOFTMAX_BW) {
         if (!ce || !ce->b) return FS_EINVAL;
         j.b = (const FS_T *)ce->b, j.bo = ce->bo, j.bm = ce->bm;
@@ -303,7 +353,7 @@ int FS_D(fs_logsumexp_cols)(const FS_T *x, int64_t xo, int64_t xm, FS_T *out, in
 int FS_D(fs_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *y,
                                    int64_t yo, int64_t ym, FS_T *out, int64_t oo, int64_t om,
                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
-    fs_cols_extra extra = {NULL, NULL, 1.0, y, yo, ym};
+    fs_cols_extra extra = {.scale = 1.0, .b = y, .bo = yo, .bm = ym};
     return FS_D(fs_run_cols)(FS_C_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
                              inner, n_threads);
 }
@@ -311,38 +361,119 @@ int FS_D(fs_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const 
 int FS_D(fs_log_softmax_backward_cols)(const FS_T *g, int64_t go, int64_t gm, const FS_T *lp,
                                        int64_t lo, int64_t lm, FS_T *out, int64_t oo, int64_t om,
                                        int64_t n_outer, int64_t n, int64_t inner, int n_threads) {
-    fs_cols_extra extra = {NULL, NULL, 1.0, lp, lo, lm};
+    fs_cols_extra extra = {.scale = 1.0, .b = lp, .bo = lo, .bm = lm};
     return FS_D(fs_run_cols)(FS_C_LOG_SOFTMAX_BW, g, go, gm, out, oo, om, NULL, &extra, n_outer, n,
                              inner, n_threads);
+}
+
+/* Weights must be finite and >= 0; *sum gets their sum (n_cols without weights). */
+static int FS_D(fs_weights_ok)(const FS_T *w, int64_t n_cols, double *sum) {
+    if (!w) {
+        *sum = (double)n_cols;
+        return 1;
+    }
+    fs_acc acc = {0.0, 0.0};
+    for (int64_t c = 0; c < n_cols; c++) {
+        if (!(w[c] >= 0) || !isfinite((double)w[c])) return 0;
+        fs_acc_add(&acc, (double)w[c]);
+    }
+    *sum = fs_acc_value(&acc);
+    return 1;
+}
+
+/* Per-sample gradient factors of the plain kernels: weight[target] times the
+ * upstream gradient (0 for ignored samples); NULL when all are 1. */
+static double *FS_D(fs_row_factors)(const fs_ce_options *o, int64_t ns, int *failed) {
+    const FS_T *w = (const FS_T *)o->weight;
+    *failed = 0;
+    if (!w && !o->grad_rows) return NULL;
+    double *rs = malloc((size_t)ns * sizeof(double));
+    if (!rs) {
+        *failed = 1;
+        return NULL;
+    }
+    for (int64_t i = 0; i < ns; i++) {
+        int64_t t = o->target[i];
+        if (o->ignore_index != FS_NO_IGNORE && t == o->ignore_index) {
+            rs[i] = 0.0;
+            continue;
+        }
+        rs[i] = (w ? (double)w[t] : 1.0) * (o->grad_rows ? o->grad_rows[i] : 1.0);
+    }
+    return rs;
+}
+
+int64_t FS_D(fs_cross_entropy_ex_cols)(const FS_T *x, int64_t xo, int64_t xm,
+                                       const fs_ce_options *o, double *loss, FS_T *grad,
+                                       int64_t go, int64_t gm, int64_t n_outer, int64_t n,
+                                       int64_t inner, int n_threads) {
+    if (!o || n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
+    if (fs_ce_is_ext(o) || !fs_ce_options_ok(o)) return FS_EINVAL;
+    int64_t ns = n_outer * inner;
+    if (ns == 0) return FS_TARGETS_OK;
+    if (n == 0 || !x || !o->target || !loss) return FS_EINVAL;
+    const FS_T *w = (const FS_T *)o->weight;
+    double wsum;
+    if (!FS_D(fs_weights_ok)(w, n, &wsum)) return FS_EINVAL;
+    int64_t bad = fs_first_bad_target(o->target, ns, n, o->ignore_index);
+    if (bad != FS_TARGETS_OK) return bad;
+    double scale = fs_effective_scale(o, ns, sizeof(FS_T) == 4);
+    int has_ignore = o->ignore_index != FS_NO_IGNORE, any_ignored = 0;
+    if (has_ignore)
+        for (int64_t i = 0; i < ns && !any_ignored; i++) any_ignored = o->target[i] == o->ignore_index;
+    /* ignored samples run as class 0 and are cleared afterwards */
+    int64_t *tcopy = any_ignored ? malloc((size_t)ns * sizeof(int64_t)) : NULL;
+    double *xt = o->lse ? malloc((size_t)ns * sizeof(double)) : NULL;
+    int failed = 0;
+    double *rs = grad ? FS_D(fs_row_factors)(o, ns, &failed) : NULL;
+    int rc = FS_OK;
+    if ((any_ignored && !tcopy) || (o->lse && !xt) || failed) rc = FS_ENOMEM;
+    if (rc == FS_OK) {
+        for (int64_t i = 0; i < ns; i++) {
+            int ign = any_ignored && o->target[i] == o->ignore_index;
+            if (tcopy) tcopy[i] = ign ? 0 : o->target[i];
+            if (xt) xt[i] = ign ? 0.0 : (double)x[(i / inner) * xo + o->target[i] * xm + i % inner];
+        }
+        fs_cols_extra ce = {.target = tcopy ? tcopy : o->target, .loss = loss,
+                            .scale = scale, .rs = rs};
+        rc = FS_D(fs_run_cols)(grad ? FS_C_CE_GRAD : FS_C_CE, x, xo, xm, grad, go, gm, NULL, &ce,
+                               n_outer, n, inner, n_threads);
+    }
+    if (rc == FS_OK)
+        for (int64_t i = 0; i < ns; i++) {
+            int64_t t = o->target[i];
+            if (any_ignored && t == o->ignore_index) {
+                loss[i] = 0.0;
+                if (o->lse) o->lse[i] = 0.0;
+                if (grad)
+                    for (int64_t c = 0; c < n; c++) grad[(i / inner) * go + c * gm + i % inner] = 0;
+                continue;
+            }
+            if (o->lse) o->lse[i] = loss[i] + xt[i];
+            if (w) loss[i] *= (double)w[t];
+        }
+    free(tcopy);
+    free(xt);
+    free(rs);
+    return rc == FS_OK ? FS_TARGETS_OK : rc;
 }
 
 int64_t FS_D(fs_cross_entropy_cols)(const FS_T *x, int64_t xo, int64_t xm, const int64_t *target,
                                     double *loss, int64_t n_outer, int64_t n, int64_t inner,
                                     int n_threads) {
-    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
-    if (target && n_outer * inner > 0 && n > 0) {
-        int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
-        if (bad != FS_TARGETS_OK) return bad;
-    }
-    fs_cols_extra ce = {target, loss, 1.0, NULL, 0, 0};
-    int rc = FS_D(fs_run_cols)(FS_C_CE, x, xo, xm, NULL, 0, 0, NULL, &ce, n_outer, n, inner,
-                               n_threads);
-    return rc == FS_OK ? FS_TARGETS_OK : rc;
+    fs_ce_options o = {.target = target, .ignore_index = FS_NO_IGNORE, .grad_scale = 1.0};
+    return FS_D(fs_cross_entropy_ex_cols)(x, xo, xm, &o, loss, NULL, 0, 0, n_outer, n, inner,
+                                          n_threads);
 }
 
 int64_t FS_D(fs_cross_entropy_with_grad_cols)(const FS_T *x, int64_t xo, int64_t xm,
                                               const int64_t *target, double *loss, double scale,
                                               FS_T *grad, int64_t go, int64_t gm, int64_t n_outer,
                                               int64_t n, int64_t inner, int n_threads) {
-    if (n_outer < 0 || n < 0 || inner < 0) return FS_EINVAL;
-    if (target && n_outer * inner > 0 && n > 0) {
-        int64_t bad = fs_first_bad_target(target, n_outer * inner, n);
-        if (bad != FS_TARGETS_OK) return bad;
-    }
-    fs_cols_extra ce = {target, loss, scale, NULL, 0, 0};
-    int rc = FS_D(fs_run_cols)(FS_C_CE_GRAD, x, xo, xm, grad, go, gm, NULL, &ce, n_outer, n, inner,
-                               n_threads);
-    return rc == FS_OK ? FS_TARGETS_OK : rc;
+    if (!grad && n_outer * inner > 0 && n > 0) return FS_EINVAL;
+    fs_ce_options o = {.target = target, .ignore_index = FS_NO_IGNORE, .grad_scale = scale};
+    return FS_D(fs_cross_entropy_ex_cols)(x, xo, xm, &o, loss, grad, go, gm, n_outer, n, inner,
+                                          n_threads);
 }
 
 /* ---- public entry points ------------------------------------------------------ */
@@ -402,31 +533,80 @@ int FS_D(fs_log_softmax_backward)(const FS_T *g, int64_t gs, const FS_T *lp, int
     return FS_D(fs_run)(&j, n_rows, n_threads);
 }
 
+/* First row with a negative or NaN probability, or FS_TARGETS_OK. */
+static int64_t FS_D(fs_first_bad_probs)(const FS_T *p, int64_t ps, int64_t n_rows, int64_t n_cols) {
+    for (int64_t r = 0; r < n_rows; r++, p += ps) {
+        int bad = 0;
+        for (int64_t c = 0; c < n_cols; c++) bad |= !(p[c] >= 0);
+        if (bad) return r;
+    }
+    return FS_TARGETS_OK;
+}
+
+int64_t FS_D(fs_cross_entropy_ex)(const FS_T *x, int64_t xs, const fs_ce_options *o, double *loss,
+                                  FS_T *grad, int64_t gs, int64_t n_rows, int64_t n_cols,
+                                  int n_threads) {
+    if (!o || fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL;
+    if (!fs_ce_options_ok(o) || (o->target == NULL) == (o->probs == NULL)) return FS_EINVAL;
+    if (n_rows == 0) return FS_TARGETS_OK;
+    if (!x || !loss) return FS_EINVAL;
+    const FS_T *w = (const FS_T *)o->weight;
+    double wsum;
+    if (!FS_D(fs_weights_ok)(w, n_cols, &wsum)) return FS_EINVAL;
+    int64_t bad = o->target ? fs_first_bad_target(o->target, n_rows, n_cols, o->ignore_index)
+                            : FS_D(fs_first_bad_probs)((const FS_T *)o->probs, o->probs_stride,
+                                                       n_rows, n_cols);
+    if (bad != FS_TARGETS_OK) return bad;
+    FS_D(fs_job) j = FS_D(fs_job_new)(grad ? FS_OP_CE_GRAD : FS_OP_CE, n_cols);
+    j.a = x, j.as = xs, j.target = o->target, j.loss = loss;
+    j.scale = fs_effective_scale(o, n_rows, sizeof(FS_T) == 4);
+    j.y = grad, j.ys = gs;
+    j.has_ignore = o->target && o->ignore_index != FS_NO_IGNORE;
+    j.ignore = o->ignore_index;
+    fs_ce_ext e = {o->probs, o->probs_stride, w, wsum, o->label_smoothing, o->z_loss, o->softcap};
+    if (fs_ce_is_ext(o)) {     /* the general kernel: weights, lse and all */
+        j.ext = &e, j.lse = o->lse, j.rs = o->grad_rows;
+        int rc = FS_D(fs_run)(&j, n_rows, n_threads);
+        return rc == FS_OK ? FS_TARGETS_OK : rc;
+    }
+    /* the plain kernels: weights as per-row factors, lse = loss + x[target] */
+    int failed = 0;
+    double *rs = grad ? FS_D(fs_row_factors)(o, n_rows, &failed) : NULL;
+    double *xt = o->lse ? malloc((size_t)n_rows * sizeof(double)) : NULL;
+    int rc = (failed || (o->lse && !xt)) ? FS_ENOMEM : FS_OK;
+    if (rc == FS_OK) {
+        if (xt)   /* read before the gradient (maybe x) is written */
+            for (int64_t r = 0; r < n_rows; r++)
+                xt[r] = FS_D(fs_ignored)(&j, r) ? 0.0 : (double)x[r * xs + o->target[r]];
+        j.rs = rs;
+        rc = FS_D(fs_run)(&j, n_rows, n_threads);
+    }
+    if (rc == FS_OK && (w || xt))
+        for (int64_t r = 0; r < n_rows; r++) {
+            if (FS_D(fs_ignored)(&j, r)) {
+                if (xt) o->lse[r] = 0.0;
+                continue;
+            }
+            if (xt) o->lse[r] = loss[r] + xt[r];
+            if (w) loss[r] *= (double)w[o->target[r]];
+        }
+    free(rs);
+    free(xt);
+    return rc == FS_OK ? FS_TARGETS_OK : rc;
+}
+
 int64_t FS_D(fs_cross_entropy)(const FS_T *x, int64_t xs, const int64_t *target, double *loss,
                                int64_t n_rows, int64_t n_cols, int n_threads) {
-    if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL;
-    if (n_rows == 0) return FS_TARGETS_OK;
-    if (!x || !target || !loss) return FS_EINVAL;
-    int64_t bad = fs_first_bad_target(target, n_rows, n_cols);
-    if (bad != FS_TARGETS_OK) return bad;
-    FS_D(fs_job) j = FS_D(fs_job_new)(FS_OP_CE, n_cols);
-    j.a = x, j.as = xs, j.target = target, j.loss = loss;
-    int rc = FS_D(fs_run)(&j, n_rows, n_threads);
-    return rc == FS_OK ? FS_TARGETS_OK : rc;
+    fs_ce_options o = {.target = target, .ignore_index = FS_NO_IGNORE, .grad_scale = 1.0};
+    return FS_D(fs_cross_entropy_ex)(x, xs, &o, loss, NULL, 0, n_rows, n_cols, n_threads);
 }
 
 int64_t FS_D(fs_cross_entropy_with_grad)(const FS_T *x, int64_t xs, const int64_t *target,
                                          double *loss, double scale, FS_T *grad, int64_t gs,
                                          int64_t n_rows, int64_t n_cols, int n_threads) {
-    if (fs_bad_sizes(n_rows, n_cols) || (n_rows > 0 && n_cols == 0)) return FS_EINVAL;
-    if (n_rows == 0) return FS_TARGETS_OK;
-    if (!x || !target || !loss || !grad) return FS_EINVAL;
-    int64_t bad = fs_first_bad_target(target, n_rows, n_cols);
-    if (bad != FS_TARGETS_OK) return bad;
-    FS_D(fs_job) j = FS_D(fs_job_new)(FS_OP_CE_GRAD, n_cols);
-    j.a = x, j.as = xs, j.target = target, j.loss = loss, j.scale = scale, j.y = grad, j.ys = gs;
-    int rc = FS_D(fs_run)(&j, n_rows, n_threads);
-    return rc == FS_OK ? FS_TARGETS_OK : rc;
+    if (!grad && n_rows > 0 && n_cols > 0) return FS_EINVAL;
+    fs_ce_options o = {.target = target, .ignore_index = FS_NO_IGNORE, .grad_scale = scale};
+    return FS_D(fs_cross_entropy_ex)(x, xs, &o, loss, grad, gs, n_rows, n_cols, n_threads);
 }
 
 int FS_D(fs_exp)(const FS_T *x, FS_T *y, int64_t n) {

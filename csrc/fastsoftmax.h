@@ -157,6 +157,59 @@ int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t x_stride,
                                        double grad_scale, double *grad, int64_t grad_stride,
                                        int64_t n_rows, int64_t n_cols, int n_threads);
 
+/* ---- cross-entropy with every option ------------------------------------ */
+/* ignore_index value that ignores nothing */
+#define FS_NO_IGNORE INT64_MIN
+
+typedef struct fs_ce_options {
+    const int64_t *target;    /* class targets (n_rows), or NULL when probs is set */
+    int64_t ignore_index;     /* targets equal to it add nothing: loss 0, gradient row 0 */
+    const void *probs;        /* probability targets of the logits' dtype, (n_rows, n_cols)
+                                 rows probs_stride elements apart, or NULL */
+    int64_t probs_stride;
+    const void *weight;       /* class weights (n_cols) of the logits' dtype, >= 0, or NULL */
+    double label_smoothing;   /* in [0, 1]: torch's definition, with the weights */
+    double z_loss;            /* adds z_loss * lse^2 per sample (not weighted) */
+    double softcap;           /* > 0: logits become softcap * tanh(x / softcap); 0: off */
+    double *lse;              /* OUT per-sample logsumexp of the (capped) logits, or NULL;
+                                 0 for ignored samples */
+    double grad_scale;        /* every gradient row is multiplied by this */
+    const double *grad_rows;  /* per-sample upstream gradient (n_rows), or NULL */
+    int grad_mean;            /* 1: the gradient is also divided by the total weight
+                                 (reduction "mean"; a total of 0 gives a zero gradient) */
+    double *total_weight;     /* OUT, or NULL: the sum of weight[target] over the samples
+                                 not ignored (their count without weights); n_rows with
+                                 probability targets -- the divisor of "mean" */
+} fs_ce_options;
+
+/* Per-sample loss[r] (weighted, smoothed, plus z-loss; 0 for ignored samples)
+ * and, when grad != NULL, grad[r, :] = d loss[r] / d x[r, :] * grad_scale *
+ * grad_rows[r] (grad may be x itself).  One read of x for the loss, one read
+ * and one write with the gradient (rows longer than the caches with the
+ * smoothing / probability / z-loss / softcap options: two reads).
+ * Returns FS_TARGETS_OK; the first bad sample (nothing written): a class
+ * target outside [0, n_cols) that is not ignore_index, or a probability row
+ * with a negative or NaN entry; FS_EINVAL (bad sizes, pointers or option
+ * values, a negative weight); FS_ENOMEM. */
+int64_t fs_cross_entropy_ex_f32(const float *x, int64_t x_stride, const fs_ce_options *o,
+                                double *loss, float *grad, int64_t grad_stride,
+                                int64_t n_rows, int64_t n_cols, int n_threads);
+int64_t fs_cross_entropy_ex_f64(const double *x, int64_t x_stride, const fs_ce_options *o,
+                                double *loss, double *grad, int64_t grad_stride,
+                                int64_t n_rows, int64_t n_cols, int n_threads);
+
+/* The same over a non-last class axis of an (n_outer, n, inner) array (as
+ * fs_cross_entropy_cols).  Supports class targets, ignore_index, weight,
+ * lse, grad_scale and grad_rows; the other options give FS_EINVAL. */
+int64_t fs_cross_entropy_ex_cols_f32(const float *x, int64_t x_outer, int64_t x_mid,
+                                     const fs_ce_options *o, double *loss, float *grad,
+                                     int64_t grad_outer, int64_t grad_mid, int64_t n_outer,
+                                     int64_t n, int64_t inner, int n_threads);
+int64_t fs_cross_entropy_ex_cols_f64(const double *x, int64_t x_outer, int64_t x_mid,
+                                     const fs_ce_options *o, double *loss, double *grad,
+                                     int64_t grad_outer, int64_t grad_mid, int64_t n_outer,
+                                     int64_t n, int64_t inner, int n_threads);
+
 /* ---- the kernel set's exp, for tests and benchmarks ---------------------- */
 /* y[i] = exp(x[i]) with the active kernel set's exp (libm on the portable set). */
 int fs_exp_f32(const float *x, float *y, int64_t n);

@@ -46,9 +46,22 @@ typedef struct {
     const int64_t *target;
     double *loss;
     double scale;
+    const double *rs;   /* per-column gradient factor (times scale), or NULL */
     const void *b;
     int64_t bo, bm;
 } fs_cols_extra;
+
+/* The options of the general cross-entropy kernel (label smoothing,
+ * probability targets, z-loss, softcap; class weights with any of them).
+ * probs / weight are of the data type; weight_sum is sum(weight), or n_cols
+ * without weights. */
+typedef struct {
+    const void *probs;
+    int64_t probs_stride;
+    const void *weight;
+    double weight_sum;
+    double smoothing, z_loss, softcap;
+} fs_ce_ext;
 
 /* One typedef family per dtype, generated so float and double cannot drift. */
 #define FS_KERNEL_TYPES(T, SFX)                                                   \
@@ -73,10 +86,20 @@ typedef struct {
     typedef int (*fs_cols_##SFX##_fn)(int kind, const T *x, int64_t xm, T *y,     \
                                       int64_t ym, T *red, const fs_cols_extra *ce,   \
                                       int64_t n, int64_t w);                      \
+    /* rs: per-row gradient factor (times grad_scale), or NULL */               \
     typedef void (*fs_ce_grad_##SFX##_fn)(const T *x, int64_t xs,                 \
                                           const int64_t *target, double *loss,    \
-                                          double grad_scale, T *grad, int64_t gs, \
-                                          int64_t n_rows, int64_t n_cols);
+                                          double grad_scale, const double *rs,    \
+                                          T *grad, int64_t gs,                    \
+                                          int64_t n_rows, int64_t n_cols);        \
+    /* the general kernel: target NULL with e->probs; lse, grad may be NULL;  \
+       any row length (two passes over the row) */                            \
+    typedef void (*fs_ce_ext_##SFX##_fn)(const T *x, int64_t xs,                  \
+                                         const int64_t *target, const fs_ce_ext *e, \
+                                         int64_t row0, double *loss, double *lse, \
+                                         double grad_scale, const double *rs,     \
+                                         T *grad, int64_t gs,                     \
+                                         int64_t n_rows, int64_t n_cols);
 
 FS_KERNEL_TYPES(float, f32)
 FS_KERNEL_TYPES(double, f64)
@@ -93,7 +116,8 @@ FS_KERNEL_TYPES(double, f64)
     fs_online_##SFX##_fn online_##SFX;                 \
     fs_dot_##SFX##_fn dot_##SFX;                       \
     fs_write_##SFX##_fn write_##SFX;                   \
-    fs_cols_##SFX##_fn cols_##SFX;
+    fs_cols_##SFX##_fn cols_##SFX;                     \
+    fs_ce_ext_##SFX##_fn ce_ext_##SFX;
 
 typedef struct fs_kernel_table {
     const char *name;
@@ -114,7 +138,8 @@ typedef struct fs_kernel_table {
     .online_##SFX = chunk_online_##ISA##_##SFX,            \
     .dot_##SFX = chunk_dot_##ISA##_##SFX,                  \
     .write_##SFX = chunk_write_##ISA##_##SFX,              \
-    .cols_##SFX = cols_tile_##ISA##_##SFX,
+    .cols_##SFX = cols_tile_##ISA##_##SFX,                 \
+    .ce_ext_##SFX = ce_ext_rows_##ISA##_##SFX,
 
 extern const fs_kernel_table fs_kernels_scalar;
 

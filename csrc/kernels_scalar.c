@@ -7,16 +7,19 @@
 #include "kernels.h"
 
 #define FS_ISA scalar
+#define FS_CE_PORTABLE 1
 
 #define FS_T float
 #define FS_SFX f32
 #include "body_scalar.h"
+#include "body_ce.h"
 #undef FS_T
 #undef FS_SFX
 
 #define FS_T double
 #define FS_SFX f64
 #include "body_scalar.h"
+#include "body_ce.h"
 #undef FS_T
 #undef FS_SFX
 

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
-    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
     "get_isa", "set_isa", "available_isas", "get_num_threads", "set_num_threads",
     "backend", "reference",
 ]
@@ -47,6 +47,7 @@ softmax_backward = _impl.softmax_backward
 log_softmax_backward = _impl.log_softmax_backward
 cross_entropy = _impl.cross_entropy
 cross_entropy_with_grad = _impl.cross_entropy_with_grad
+nll_loss = _impl.nll_loss
 
 
 def get_isa():

@@ -15,7 +15,7 @@ from ._docs import attach
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
-    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
 ]
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
@@ -166,9 +166,8 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
 _SPECIALISED = {
     name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
-                 "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
-                 "normalise_cols", "logsumexp_cols", "cross_entropy_cols", "backward_cols",
-                 "cross_entropy_with_grad_cols")
+                 "log_softmax_backward", "normalise_cols", "logsumexp_cols", "backward_cols",
+                 "cross_entropy_ex", "cross_entropy_ex_cols")
 }
 
 
@@ -299,33 +298,23 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     return r[()] if r.ndim == 0 else r
 
 
-def _ce_prepare(logits, target, axis, reduction):
-    ck.check_reduction(reduction)
-    a, compute, result = ck.as_real_array(logits, "logits")
-    ax = ck.check_class_axis(a, axis)
-    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
-    t = ck.as_targets(target, sample_shape)
-    if t.dtype == np.uint64:   # values >= 2**63 would wrap in int64: catch them here
-        bad = ck.first_bad_target(t, a.shape[ax])
-        if bad >= 0:
-            raise ck.target_error(t, bad, a.shape[ax])
-    flat = np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
-    return a, compute, result, ax, sample_shape, t, flat
-
-
 _INT64 = np.dtype(np.int64)
+_I64_MIN, _I64_END = -2**63, 2**63
 
 
-def _fast_ce(name, logits, target, axis, reduction, grad_out, n_threads):
+def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out, n_threads):
     """The whole cross-entropy call for the common case -- C-contiguous float32/float64
-    logits with the classes last, C-contiguous int64 targets of the sample shape, a
-    known reduction, grad_out None or like the logits -- else None (general path)."""
-    k = _fast_kernel(name, logits, axis)
+    logits with the classes last, C-contiguous int64 class targets of the sample shape,
+    no options beyond reduction and ignore_index, grad_out None or like the logits --
+    else None (general path)."""
+    k = _fast_kernel("cross_entropy_ex", logits, axis)
     if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
             or not target.flags.c_contiguous or target.shape != logits.shape[:-1]
-            or type(reduction) is not str or reduction not in ck.REDUCTIONS):
+            or type(reduction) is not str or reduction not in ck.REDUCTIONS
+            or type(ignore_index) is not int or not _I64_MIN < ignore_index < _I64_END):
         return None
-    if grad_out is not None:
+    g = None
+    if with_grad:
         g = _fast_out(logits, grad_out)
         if g is False:
             return None
@@ -334,83 +323,118 @@ def _fast_ce(name, logits, target, axis, reduction, grad_out, n_threads):
     x2 = logits if logits.ndim == 2 else logits.reshape(-1, n)
     flat = target.reshape(-1)
     loss = np.empty(flat.size, np.float64)
-    if name == "cross_entropy":
-        bad = k(x2, flat, loss, nt)
-    else:
-        g = np.empty_like(logits) if grad_out is None else grad_out
-        bad = k(x2, flat, loss, ck.grad_scale(reduction, flat.size),
-                g if g.ndim == 2 else g.reshape(-1, n), nt)
+    g2 = None if g is None else (g if g.ndim == 2 else g.reshape(-1, n))
+    bad, total = k(x2, flat, None, None, ignore_index, 0.0, 0.0, 0.0, loss, None, 1.0, None,
+                   reduction == "mean", g2, nt)
     if bad >= 0:
-        raise ck.target_error(target, bad, n)
-    total = ck.finish_loss(loss, reduction, target.shape, logits.dtype)
-    return total if name == "cross_entropy" else (total, g)
+        raise ck.target_error(target, bad, n, ignore_index)
+    res = ck.finish_loss(loss, reduction, target.shape, logits.dtype, total)
+    return (res, g) if with_grad else res
 
 
-def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
-    r = _fast_ce("cross_entropy", logits, target, axis, reduction, None, n_threads)
-    if r is not None:
-        return r
+def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+        z_loss, softcap, return_lse, grad_loss, grad_out, n_threads):
+    """Both cross-entropy functions: checks, layout, one kernel call, the reduction."""
     nt = ck.check_threads(n_threads)
-    a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
+    a, compute, result, ax, sample_shape, kind, t, o = reference._ce_inputs(
+        logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
     if compute not in _NATIVE:
-        return reference.cross_entropy(a, t, axis=ax, reduction=reduction)
-    loss = np.empty(flat.size, np.float64)
-    if flat.size:
-        v = _cols_view(a if a.dtype == compute else None, ax)
-        if v is not None:          # a non-last class axis: no transposed copy
-            bad = _kernel("cross_entropy_cols", compute)(v, flat, loss, nt)
-        else:
-            bad = _kernel("cross_entropy", compute)(_as_rows(a, ax, compute), flat, loss, nt)
-        if bad >= 0:
-            raise ck.target_error(t, bad, a.shape[ax])
-    return ck.finish_loss(loss, reduction, sample_shape, result)
-
-
-def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None, n_threads=None):
-    r = _fast_ce("cross_entropy_with_grad", logits, target, axis, reduction, grad_out, n_threads)
-    if r is not None:
-        return r
-    nt = ck.check_threads(n_threads)
-    a, compute, result, ax, sample_shape, t, flat = _ce_prepare(logits, target, axis, reduction)
-    if compute not in _NATIVE:
-        return reference.cross_entropy_with_grad(a, t, axis=ax, reduction=reduction,
-                                                 grad_out=grad_out)
+        return reference._ce(with_grad, a, t, ax, reduction, weight, ignore_index,
+                             label_smoothing, z_loss, softcap, return_lse, grad_loss, grad_out)
+    scale, rows = ck.grad_loss_factors(grad_loss, reduction, sample_shape) if with_grad else (1.0, None)
     if grad_out is not None:
         ck.check_out(grad_out, a.shape, result, name="grad_out")
-    loss = np.empty(flat.size, np.float64)
-    scale = ck.grad_scale(reduction, flat.size)
-    if flat.size == 0:
-        grad = grad_out if grad_out is not None else np.empty(a.shape, result)
-        return ck.finish_loss(loss, reduction, sample_shape, result), grad
-    def grad_cols(v, g, n):        # a non-last class axis: no transposed copy
-        bad = _kernel("cross_entropy_with_grad_cols", compute)(v, flat, loss, scale, g, n)
-        if bad >= 0:               # nothing written, nothing copied to grad_out yet
-            raise ck.target_error(t, bad, a.shape[ax])
+    n_classes = a.shape[ax]
+    ns = ck.prod(sample_shape)
+    probs = kind == "probs"
+    if kind == "class" and t.dtype == np.uint64:   # >= 2**63 would wrap in int64
+        bad = ck.first_bad_target(t, n_classes)
+        if bad >= 0:
+            raise ck.target_error(t, bad, n_classes, o.ignore_index)
+    flat = None if probs else np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+    w = None if o.weight is None else np.ascontiguousarray(o.weight, dtype=compute)
+    cap = 0.0 if o.softcap is None else o.softcap
+    loss = np.empty(ns, np.float64)
+    lse = np.empty(ns, np.float64) if return_lse else None
+    mean = reduction == "mean"
+    total = [float(ns)]
+    grad = None
 
-    grad = _columns(grad_cols, [a], ax, grad_out, compute, result, nt)
-    if grad is not None:
-        return ck.finish_loss(loss, reduction, sample_shape, result), grad
-    x2 = _as_rows(a, ax, compute)
-    direct = _direct_target(grad_out, ax, compute, [x2])
-    if direct is not None:
-        g2, res = direct, None
+    def check(bad_total):
+        bad, total[0] = bad_total
+        if bad >= 0:               # nothing written, nothing copied to grad_out yet
+            raise (ck.probs_error(t, bad, ax) if probs
+                   else ck.target_error(t, bad, n_classes, o.ignore_index))
+
+    if ns == 0:
+        if with_grad:
+            grad = grad_out if grad_out is not None else np.empty(a.shape, result)
+        total[0] = 0.0
     else:
-        moved_shape = _moved(a, ax).shape
-        res = np.empty(moved_shape, compute)
-        g2 = res.reshape(-1, moved_shape[-1])
-    bad = _kernel("cross_entropy_with_grad", compute)(x2, flat, loss, scale, g2, nt)
-    if bad >= 0:
-        raise ck.target_error(t, bad, a.shape[ax])
-    if res is None:
-        grad = grad_out
-    else:
-        grad = _restore(res, ax, a.shape)
-        if grad_out is not None:
-            np.copyto(grad_out, grad, casting="unsafe")
-            grad = grad_out
+        cols = None if (probs or o.general) else _cols_view(a if a.dtype == compute else None, ax)
+        if cols is not None:       # a non-last class axis: no transposed copy
+            kc = _kernel("cross_entropy_ex_cols", compute)
+            if with_grad:
+                grad = _columns(lambda v, g, n: check(kc(v, flat, w, o.ignore_index, loss, lse,
+                                                         scale, rows, mean, g, n)),
+                                [a], ax, grad_out, compute, result, nt)
+            else:
+                check(kc(cols, flat, w, o.ignore_index, loss, lse, scale, rows, mean, None, nt))
         else:
-            grad = grad.astype(result, copy=False)
-    return ck.finish_loss(loss, reduction, sample_shape, result), grad
+            x2 = _as_rows(a, ax, compute)
+            p2 = _as_rows(t, ax, compute) if probs else None
+            res = g2 = None
+            if with_grad:
+                g2 = _direct_target(grad_out, ax, compute, [x2] if p2 is None else [x2, p2])
+                if g2 is None:
+                    moved_shape = _moved(a, ax).shape
+                    res = np.empty(moved_shape, compute)
+                    g2 = res.reshape(-1, moved_shape[-1])
+            check(_kernel("cross_entropy_ex", compute)(
+                x2, flat, p2, w, o.ignore_index, o.label_smoothing, o.z_loss, cap, loss, lse,
+                scale, rows, mean, g2, nt))
+            if with_grad:
+                if res is None:
+                    grad = grad_out
+                else:
+                    grad = _restore(res, ax, a.shape)
+                    if grad_out is not None:
+                        np.copyto(grad_out, grad, casting="unsafe")
+                        grad = grad_out
+                    else:
+                        grad = grad.astype(result, copy=False)
+    out = ck.finish_loss(loss, reduction, sample_shape, result, total[0])
+    extra = (lse.reshape(sample_shape).astype(result, copy=False),) if return_lse else ()
+    if with_grad:
+        return (out, grad) + extra
+    return (out,) + extra if return_lse else out
+
+
+def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ignore_index=-100,
+                  label_smoothing=0.0, z_loss=0.0, softcap=None, return_lse=False,
+                  n_threads=None):
+    if (weight is None and label_smoothing == 0.0 and z_loss == 0.0 and softcap is None
+            and return_lse is False):
+        r = _fast_ce(False, logits, target, axis, reduction, ignore_index, None, n_threads)
+        if r is not None:
+            return r
+    return _ce(False, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+               z_loss, softcap, return_lse, None, None, n_threads)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight=None,
+                            ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
+                            return_lse=False, grad_loss=None, grad_out=None, n_threads=None):
+    if (weight is None and label_smoothing == 0.0 and z_loss == 0.0 and softcap is None
+            and return_lse is False and grad_loss is None):
+        r = _fast_ce(True, logits, target, axis, reduction, ignore_index, grad_out, n_threads)
+        if r is not None:
+            return r
+    return _ce(True, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+               z_loss, softcap, return_lse, grad_loss, grad_out, n_threads)
+
+
+nll_loss = reference.nll_loss
 
 
 def get_isa():

@@ -129,35 +129,166 @@ def as_targets(target, sample_shape):
     return t
 
 
-def target_error(target, flat_index, n_classes):
+def target_error(target, flat_index, n_classes, ignore_index=None):
     """The ValueError for the first out-of-range target (flat C-order index)."""
     pos = np.unravel_index(flat_index, target.shape) if target.ndim else ()
     pos = tuple(int(p) for p in pos)
     value = target.reshape(-1)[flat_index]
     where = f"target[{', '.join(map(str, pos))}]" if pos else "target"
+    also = "" if ignore_index is None else f" or equal ignore_index ({ignore_index})"
     return ValueError(
-        f"{where} = {int(value)} is not a valid class index: it must be in [0, {n_classes})"
+        f"{where} = {int(value)} is not a valid class index: it must be in [0, {n_classes}){also}"
     )
 
 
-def first_bad_target(target, n_classes):
-    """Flat index of the first target outside [0, n_classes), or -1."""
+def first_bad_target(target, n_classes, ignore_index=None):
+    """Flat index of the first target outside [0, n_classes) that is not ignore_index, or -1."""
     flat = target.reshape(-1)
     bad = flat >= n_classes
     if target.dtype.kind == "i":
         bad |= flat < 0
+    if ignore_index is not None:
+        bad &= flat != ignore_index
     hits = np.flatnonzero(bad)
     return int(hits[0]) if hits.size else -1
 
 
-def finish_loss(loss_rows, reduction, sample_shape, result_dtype):
-    """Per-sample losses (float64, C order) -> the reduced result of the result dtype."""
+def probs_error(probs, sample_index, axis):
+    """The ValueError for the first negative or NaN probability target of a sample."""
+    moved = np.moveaxis(probs, axis, -1)
+    row = moved.reshape(-1, moved.shape[-1])[sample_index]
+    col = int(np.flatnonzero(~(row >= 0))[0])
+    pos = list(np.unravel_index(sample_index, moved.shape[:-1])) if moved.ndim > 1 else []
+    pos.insert(axis, col)
+    where = ", ".join(str(int(p)) for p in pos)
+    return ValueError(
+        f"target[{where}] = {row[col]} is not a valid probability: "
+        "probability targets must be >= 0 (and not NaN)"
+    )
+
+
+def first_bad_probs(probs, axis):
+    """Flat sample index of the first sample with a negative or NaN probability, or -1."""
+    moved = np.moveaxis(probs, axis, -1)
+    bad = np.any(~(moved >= 0), axis=-1).reshape(-1)
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if hits.size else -1
+
+
+def ce_target(target, logits_shape, axis):
+    """("class", int array of the sample shape) or ("probs", float array of the logits' shape)."""
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        if t.shape != tuple(logits_shape):
+            raise TypeError(
+                f"target has dtype {t.dtype} and shape {t.shape}; class indices must be an "
+                f"integer array (floating-point targets are class probabilities and must have "
+                f"the logits' shape {tuple(logits_shape)})"
+            )
+        return "probs", t
+    return "class", as_targets(target, logits_shape[:axis] + logits_shape[axis + 1:])
+
+
+def _option_float(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+class CEOptions:
+    """Validated cross-entropy options (weight as a float64 (C,) array or None)."""
+    __slots__ = ("weight", "ignore_index", "label_smoothing", "z_loss", "softcap")
+
+    @property
+    def general(self):
+        """True when the options need the general kernel (anything beyond weights/ignore)."""
+        return self.label_smoothing > 0 or self.z_loss != 0 or self.softcap is not None
+
+
+def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap):
+    o = CEOptions()
+    if ignore_index is not None:
+        if isinstance(ignore_index, (bool, np.bool_)):
+            raise TypeError("ignore_index must be an integer or None, not bool")
+        try:
+            ignore_index = operator.index(ignore_index)
+        except TypeError:
+            raise TypeError(
+                f"ignore_index must be an integer or None, not {type(ignore_index).__name__}"
+            ) from None
+        if not -2**63 < ignore_index < 2**63:
+            raise ValueError(f"ignore_index {ignore_index} does not fit in int64")
+    o.ignore_index = ignore_index
+    o.label_smoothing = _option_float(label_smoothing, "label_smoothing")
+    if not 0.0 <= o.label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    o.z_loss = _option_float(z_loss, "z_loss")
+    if o.z_loss < 0:
+        raise ValueError(f"z_loss must be >= 0, got {z_loss!r}")
+    if softcap is not None:
+        softcap = _option_float(softcap, "softcap")
+        if softcap <= 0:
+            raise ValueError(f"softcap must be None or > 0, got {softcap!r}")
+    o.softcap = softcap
+    if weight is not None:
+        w = np.asarray(weight)
+        if w.dtype.kind not in "fiub":
+            raise TypeError(f"weight has dtype {w.dtype}; class weights must be real numbers")
+        if w.shape != (n_classes,):
+            raise ValueError(f"weight has shape {w.shape}; expected ({n_classes},), one per class")
+        w = w.astype(np.float64)
+        bad = np.flatnonzero(~((w >= 0) & np.isfinite(w)))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"weight[{i}] = {w[i]} is not valid: class weights must be finite and >= 0")
+    else:
+        w = None
+    o.weight = w
+    return o
+
+
+def grad_loss_factors(grad_loss, reduction, sample_shape):
+    """(scalar factor, per-sample float64 factors in C order or None) of an upstream gradient.
+
+    reduction "none": grad_loss broadcasts to the per-sample loss's shape;
+    "mean" / "sum": grad_loss is the scalar upstream gradient of the loss."""
+    if grad_loss is None:
+        return 1.0, None
+    g = np.asarray(grad_loss)
+    if g.dtype.kind not in "fiub":
+        raise TypeError(f"grad_loss has dtype {g.dtype}; it must be real")
+    if reduction != "none":
+        if g.ndim != 0 and g.size != 1:
+            raise ValueError(
+                f"grad_loss has shape {g.shape}; with reduction={reduction!r} the loss is a scalar, "
+                "so grad_loss must be one"
+            )
+        return float(g.reshape(())), None
+    try:
+        b = np.broadcast_to(g, tuple(sample_shape))
+    except ValueError:
+        raise ValueError(
+            f"grad_loss has shape {g.shape}; it must broadcast to the per-sample loss's shape "
+            f"{tuple(sample_shape)}"
+        ) from None
+    return 1.0, np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
+
+
+def finish_loss(loss_rows, reduction, sample_shape, result_dtype, total=None):
+    """Per-sample losses (float64, C order) -> the reduced result of the result dtype.
+
+    "mean" divides by ``total`` (the summed weights of the samples not ignored;
+    default: the sample count), and is 0.0 when that is 0."""
     if reduction == "none":
         return loss_rows.reshape(sample_shape).astype(result_dtype, copy=False)
-    total = float(loss_rows.sum()) if loss_rows.size else 0.0   # pairwise, like np.sum
+    s = float(loss_rows.sum()) if loss_rows.size else 0.0   # pairwise, like np.sum
     if reduction == "mean":
-        total = total / loss_rows.size if loss_rows.size else 0.0
-    return result_dtype.type(total)
+        d = loss_rows.size if total is None else total
+        s = s / d if d > 0 else 0.0
+    return result_dtype.type(s)
 
 
 def grad_scale(reduction, n_samples):

@@ -111,49 +111,6 @@ def logsumexp_cols(const real[:, :, :] x,  # IN   (outer, n, inner), n >= 1
     _check(rc, "logsumexp")
 
 
-def cross_entropy_cols(const real[:, :, :] x,     # IN   (outer, classes, inner), inner contiguous
-                       const int64_t[::1] target,  # IN   (outer * inner,)
-                       double[::1] loss,           # OUT  (outer * inner,)
-                       int n_threads):
-    """Returns -1, or the first sample whose target is out of range (nothing written)."""
-    cdef int64_t bad
-    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
-    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
-    with nogil:
-        if real is float:
-            bad = fs_cross_entropy_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], no, n, inner, n_threads)
-        else:
-            bad = fs_cross_entropy_cols_f64(&x[0, 0, 0], xo, xm, &target[0], &loss[0], no, n, inner, n_threads)
-    if bad < FS_TARGETS_OK:
-        _check(<int>bad, "cross_entropy")
-    return bad
-
-
-def cross_entropy_with_grad_cols(const real[:, :, :] x,     # IN
-                                 const int64_t[::1] target,  # IN
-                                 double[::1] loss,           # OUT
-                                 double scale,
-                                 real[:, :, :] grad,         # OUT  like x; may be x
-                                 int n_threads):
-    """Returns -1, or the first sample whose target is out of range (nothing written)."""
-    cdef int64_t bad
-    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
-    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
-    cdef int64_t go = _row_stride(grad.strides[0], sz), gm = _row_stride(grad.strides[1], sz)
-    with nogil:
-        if real is float:
-            bad = fs_cross_entropy_with_grad_cols_f32(&x[0, 0, 0], xo, xm, &target[0], &loss[0], scale,
-                                                      &grad[0, 0, 0], go, gm, no, n, inner, n_threads)
-        else:
-            bad = fs_cross_entropy_with_grad_cols_f64(&x[0, 0, 0], xo, xm, &target[0], &loss[0], scale,
-                                                      &grad[0, 0, 0], go, gm, no, n, inner, n_threads)
-    if bad < FS_TARGETS_OK:
-        _check(<int>bad, "cross_entropy_with_grad")
-    return bad
-
-
 def backward_cols(int log,                   # 0: softmax_backward, 1: log_softmax_backward
                   const real[:, :, :] grad,  # IN   (outer, n, inner), inner contiguous
                   const real[:, :, :] b,     # IN   y (softmax output) or logp, same rule
@@ -221,50 +178,6 @@ def log_softmax_backward(const real[:, :] grad,  # IN
     _check(rc, "log_softmax_backward")
 
 
-def cross_entropy(const real[:, :] x,          # IN   (rows, classes)
-                  const int64_t[::1] target,   # IN   (rows,)
-                  double[::1] loss,           # OUT  (rows,) per-sample loss
-                  int n_threads):
-    """Returns -1, or the first row whose target is out of range (nothing written)."""
-    cdef int64_t bad
-    cdef int64_t n = x.shape[0], c = x.shape[1]
-    if real is float:
-        with nogil:
-            bad = fs_cross_entropy_f32(&x[0, 0], _row_stride(x.strides[0], 4),
-                                       &target[0], &loss[0], n, c, n_threads)
-    else:
-        with nogil:
-            bad = fs_cross_entropy_f64(&x[0, 0], _row_stride(x.strides[0], 8),
-                                       &target[0], &loss[0], n, c, n_threads)
-    if bad < FS_TARGETS_OK:
-        _check(<int>bad, "cross_entropy")
-    return bad
-
-
-def cross_entropy_with_grad(const real[:, :] x,         # IN
-                            const int64_t[::1] target,  # IN
-                            double[::1] loss,           # OUT  (rows,)
-                            double scale,
-                            real[:, :] grad,            # OUT  (rows, classes); may be x
-                            int n_threads):
-    """Returns -1, or the first row whose target is out of range (nothing written)."""
-    cdef int64_t bad
-    cdef int64_t n = x.shape[0], c = x.shape[1]
-    if real is float:
-        with nogil:
-            bad = fs_cross_entropy_with_grad_f32(&x[0, 0], _row_stride(x.strides[0], 4),
-                                                 &target[0], &loss[0], scale,
-                                                 &grad[0, 0], _row_stride(grad.strides[0], 4), n, c, n_threads)
-    else:
-        with nogil:
-            bad = fs_cross_entropy_with_grad_f64(&x[0, 0], _row_stride(x.strides[0], 8),
-                                                 &target[0], &loss[0], scale,
-                                                 &grad[0, 0], _row_stride(grad.strides[0], 8), n, c, n_threads)
-    if bad < FS_TARGETS_OK:
-        _check(<int>bad, "cross_entropy_with_grad")
-    return bad
-
-
 def exp(const real[::1] x,  # IN
         real[::1] out):    # OUT
     """The active kernel set's exp (for its accuracy tests and benchmarks)."""
@@ -303,3 +216,94 @@ def set_isa(str name):
 
 def isa_supported(str name):
     return bool(fs_isa_supported(name.encode("ascii")))
+
+
+cdef fs_ce_options _ce_options(const int64_t[::1] target, object ignore_index, const void *probs,
+                               int64_t probs_stride, const void *weight, double smoothing,
+                               double z_loss, double softcap, double[::1] lse, double scale,
+                               const double[::1] grad_rows, bint grad_mean, double *total):
+    cdef fs_ce_options o
+    o.target = &target[0] if target is not None else NULL
+    o.ignore_index = FS_NO_IGNORE if ignore_index is None else <int64_t>ignore_index
+    o.probs = probs
+    o.probs_stride = probs_stride
+    o.weight = weight
+    o.label_smoothing = smoothing
+    o.z_loss = z_loss
+    o.softcap = softcap
+    o.lse = &lse[0] if lse is not None else NULL
+    o.grad_scale = scale
+    o.grad_rows = &grad_rows[0] if grad_rows is not None else NULL
+    o.grad_mean = grad_mean
+    o.total_weight = total
+    return o
+
+
+def cross_entropy_ex(const real[:, :] x,            # IN   (rows, classes), rows contiguous, rows >= 1
+                     const int64_t[::1] target,     # IN   (rows,) class targets, or None
+                     const real[:, :] probs,        # IN   like x: probability targets, or None
+                     const real[::1] weight,        # IN   (classes,) or None
+                     object ignore_index,           # int, or None: ignore nothing
+                     double smoothing, double z_loss, double softcap,
+                     double[::1] loss,              # OUT  (rows,)
+                     double[::1] lse,               # OUT  (rows,) or None
+                     double scale,
+                     const double[::1] grad_rows,   # IN   (rows,) or None
+                     bint grad_mean,                # divide the gradient by the total weight
+                     real[:, :] grad,               # OUT  like x (may be x), or None: loss only
+                     int n_threads):
+    """Returns (-1 or the first bad sample (nothing written), the total weight)."""
+    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
+    cdef int64_t n = x.shape[0], c = x.shape[1], bad
+    cdef double total = 0.0
+    cdef int64_t gs = _row_stride(grad.strides[0], sz) if grad is not None else 0
+    cdef fs_ce_options o = _ce_options(
+        target, ignore_index, &probs[0, 0] if probs is not None else NULL,
+        _row_stride(probs.strides[0], sz) if probs is not None else 0,
+        &weight[0] if weight is not None else NULL, smoothing, z_loss, softcap, lse, scale, grad_rows,
+        grad_mean, &total)
+    with nogil:
+        if real is float:
+            bad = fs_cross_entropy_ex_f32(&x[0, 0], _row_stride(x.strides[0], sz), &o, &loss[0],
+                                          &grad[0, 0] if grad is not None else NULL, gs, n, c, n_threads)
+        else:
+            bad = fs_cross_entropy_ex_f64(&x[0, 0], _row_stride(x.strides[0], sz), &o, &loss[0],
+                                          &grad[0, 0] if grad is not None else NULL, gs, n, c, n_threads)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy")
+    return bad, total
+
+
+def cross_entropy_ex_cols(const real[:, :, :] x,        # IN   (outer, classes, inner), inner contiguous
+                          const int64_t[::1] target,    # IN   (outer * inner,)
+                          const real[::1] weight,       # IN   (classes,) or None
+                          object ignore_index,
+                          double[::1] loss,             # OUT  (outer * inner,)
+                          double[::1] lse,              # OUT  or None
+                          double scale,
+                          const double[::1] grad_rows,  # IN   (outer * inner,) or None
+                          bint grad_mean,
+                          real[:, :, :] grad,           # OUT  like x (may be x), or None
+                          int n_threads):
+    """Returns (-1 or the first bad sample (nothing written), the total weight)."""
+    cdef Py_ssize_t sz = sizeof(float) if real is float else sizeof(double)
+    cdef int64_t no = x.shape[0], n = x.shape[1], inner = x.shape[2], bad
+    cdef double total = 0.0
+    cdef int64_t xo = _row_stride(x.strides[0], sz), xm = _row_stride(x.strides[1], sz)
+    cdef int64_t go = _row_stride(grad.strides[0], sz) if grad is not None else 0
+    cdef int64_t gm = _row_stride(grad.strides[1], sz) if grad is not None else 0
+    cdef fs_ce_options o = _ce_options(target, ignore_index, NULL, 0,
+                                       &weight[0] if weight is not None else NULL,
+                                       0.0, 0.0, 0.0, lse, scale, grad_rows, grad_mean, &total)
+    with nogil:
+        if real is float:
+            bad = fs_cross_entropy_ex_cols_f32(&x[0, 0, 0], xo, xm, &o, &loss[0],
+                                               &grad[0, 0, 0] if grad is not None else NULL,
+                                               go, gm, no, n, inner, n_threads)
+        else:
+            bad = fs_cross_entropy_ex_cols_f64(&x[0, 0, 0], xo, xm, &o, &loss[0],
+                                               &grad[0, 0, 0] if grad is not None else NULL,
+                                               go, gm, no, n, inner, n_threads)
+    if bad < FS_TARGETS_OK:
+        _check(<int>bad, "cross_entropy")
+    return bad, total

@@ -170,40 +170,75 @@ DOCS = {
     >>> np.allclose(g, np.exp(lp) - [0, 0, 1])
     True
     """,
-    "cross_entropy": """Cross-entropy of logits against integer class targets.
+    "cross_entropy": """Cross-entropy of logits against class targets or class probabilities.
 
-    Per sample ``logsumexp(z) - z[target]``, reading the logits once and
-    allocating nothing of the logits' size.
+    Per sample ``logsumexp(z) - z[target]`` (the options below generalise it
+    exactly as torch.nn.functional.cross_entropy does), reading the logits
+    once and allocating nothing of the logits' size.
 
     Parameters
     ----------
     logits : array_like
         Unnormalised scores, classes along ``axis``.
-    target : array_like of int
-        Class indices in [0, C), shape = ``logits.shape`` without ``axis``.
+    target : array_like
+        Integer class indices in [0, C) (or equal to ``ignore_index``), shape =
+        ``logits.shape`` without ``axis``; or floating-point class
+        probabilities of the logits' shape (>= 0; torch's semantics:
+        ``ignore_index`` does not apply, "mean" divides by the sample count).
     axis : int, default -1
         The class axis.
     reduction : {"mean", "sum", "none"}, default "mean"
-        "none" returns the per-sample losses. "mean" of zero samples is 0.0.
+        "none" returns the per-sample losses. "mean" divides the sum by the
+        summed ``weight[target]`` of the samples not ignored (their count
+        without weights), as torch does; when that is 0 (every target
+        ignored, or zero samples) the mean is 0.0 (torch gives NaN).
+    weight : array_like of shape (C,), optional
+        Class weights, finite and >= 0: sample i's loss is multiplied by
+        ``weight[target[i]]`` (with smoothing or probabilities, each class
+        term by its class's weight, as torch).
+    ignore_index : int or None, default -100
+        Samples whose target equals it add nothing to the loss, the "mean"
+        divisor or the gradient. None ignores nothing.
+    label_smoothing : float in [0, 1], default 0.0
+        The target becomes ``(1 - e) * onehot + e / C`` (torch's definition).
+    z_loss : float >= 0, default 0.0
+        Adds ``z_loss * logsumexp(z)**2`` to each sample's loss (PaLM's
+        auxiliary loss; not weighted; 0 for ignored samples).
+    softcap : float > 0, optional
+        The logits first become ``softcap * tanh(z / softcap)`` (Gemma's
+        logit soft-capping); the gradient goes through it.
+    return_lse : bool, default False
+        Also return the per-sample logsumexp of the (capped) logits, float,
+        sample-shaped (0.0 for ignored samples).
 {_THREADS}
 
     Returns
     -------
-    scalar or ndarray
+    loss : scalar or ndarray
         A NumPy scalar of the logits' result dtype, or the per-sample array.
+    lse : ndarray
+        Only with ``return_lse=True``: ``(loss, lse)``.
 
     Raises
     ------
     ValueError
-        A target outside [0, C) (the message names its position and value),
-        a target of the wrong shape, zero classes, an unknown reduction.
+        A class target outside [0, C) and not ignore_index, a negative or NaN
+        probability target, a negative or non-finite weight (each message
+        names the first offender's position and value); a target or weight of
+        the wrong shape, zero classes, an unknown reduction, an option out of
+        range.
     TypeError
-        A non-integer target dtype, or logits that are not real numbers.
+        A target that is neither integer nor floating point, logits that are
+        not real numbers.
 
     Notes
     -----
-    Per-sample losses are accumulated in double precision; float32 loss
-    error <= 2e-6 * max(1, |exact|), float64 <= 5e-14 * max(1, |exact|).
+    Per-sample losses are accumulated in double precision: float32 loss
+    relative error <= 1e-6, float64 <= 1e-12 (against torch in float64), with
+    every option.  With ``softcap`` the capped logits are rounded to the
+    logits' dtype, an absolute error of about ``softcap * eps``.  Over a
+    non-last class axis, probability targets and the smoothing / z_loss /
+    softcap options work on one transposed copy; the rest reads in place.
 
     Examples
     --------
@@ -211,17 +246,24 @@ DOCS = {
     >>> z = np.array([[2., 0., 0.], [0., 0., 2.]])
     >>> float(fs.cross_entropy(z, np.array([0, 2])))
     0.2395447662...
+    >>> float(fs.cross_entropy(z, np.array([0, -100])))    # the second ignored
+    0.2395447662...
     """,
     "cross_entropy_with_grad": """Cross-entropy and its gradient in one fused pass.
 
-    Returns ``(loss, grad)`` with ``grad = (softmax(z) - onehot(target)) * s``
-    where ``s = 1/N`` for reduction="mean" and 1 otherwise (with "none" the
-    gradient is that of the sum of per-sample losses).
+    Returns ``(loss, grad)`` with ``grad`` the gradient of ``loss`` (the sum
+    of the per-sample losses with reduction="none", times ``grad_loss``) with
+    respect to the logits: ``(softmax(z) - onehot(target)) / N`` without
+    options and reduction "mean".
 
     Parameters
     ----------
-    logits, target, axis, reduction
+    logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap, return_lse
         As for :func:`cross_entropy`.
+    grad_loss : array_like, optional
+        The upstream gradient: with reduction="none", per sample (broadcast
+        to the per-sample loss's shape), each sample's gradient is scaled by
+        it; with "mean" / "sum", a scalar that scales the whole gradient.
     grad_out : ndarray, optional
         Where to write the gradient: the logits' shape and result dtype,
         writeable. May be ``logits`` itself: the gradient then overwrites the
@@ -232,14 +274,16 @@ DOCS = {
     -------
     loss : scalar or ndarray
     grad : ndarray
-        ``grad_out`` when given.
+        ``grad_out`` when given. Rows of ignored samples are 0.
+    lse : ndarray
+        Only with ``return_lse=True``: ``(loss, grad, lse)``.
 
     Notes
     -----
     Reads the logits once for the loss and once more to write the gradient.
-    The gradient has the accuracy of softmax (relative error <= 2e-6 for
-    float32, 5e-14 for float64, for probabilities >= 1e-30), before the
-    subtraction of the one-hot term.
+    float32 gradient entries are within 1e-6 of the exact value relative to
+    the largest entry of their row (float64: 1e-12); without options they
+    have the accuracy of softmax before the one-hot subtraction.
 
     Examples
     --------
@@ -248,6 +292,28 @@ DOCS = {
     >>> loss, g = fs.cross_entropy_with_grad(z, np.array([0]))
     >>> np.allclose(g.sum(axis=-1), 0)
     True
+    """,
+    "nll_loss": """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss.
+
+    Per sample ``-weight[target] * logp[target]`` (0 for ignored samples);
+    "mean" divides by the summed weights of the samples not ignored (0.0
+    when that is 0).  Reads one value per sample.
+
+    Parameters
+    ----------
+    logp : array_like
+        Log-probabilities (e.g. :func:`log_softmax`'s output), classes along ``axis``.
+    target : array_like of int
+        Class indices in [0, C) or equal to ``ignore_index``.
+    axis, weight, ignore_index, reduction
+        As for :func:`cross_entropy`.
+{_THREADS}
+
+    Examples
+    --------
+    >>> import numpy as np, fastsoftmax as fs
+    >>> float(fs.nll_loss(np.log([[0.5, 0.5], [0.25, 0.75]]), np.array([0, 1])))
+    0.4904146265...
     """,
 }
 # Not every entry is an f-string (some show literal braces): fill this one in here.

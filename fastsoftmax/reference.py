@@ -13,7 +13,7 @@ from ._docs import attach
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
-    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad",
+    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
 ]
 
 
@@ -143,50 +143,132 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     return _finish(r, out, result)
 
 
-def _ce_prepare(logits, target, axis, reduction):
+def _ce_inputs(logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss,
+               softcap):
+    """Checks shared by both backends: (array, compute, result, axis, sample shape, target
+    kind, target, options).  Bad targets raise here, naming the first offender."""
     ck.check_reduction(reduction)
     a, compute, result = ck.as_real_array(logits, "logits")
+    ax = ck.check_class_axis(a, axis)
+    kind, t = ck.ce_target(target, a.shape, ax)
+    opts = ck.ce_options(a.shape[ax], weight, ignore_index, label_smoothing, z_loss, softcap)
+    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
+    return a, compute, result, ax, sample_shape, kind, t, opts
+
+
+def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+        z_loss, softcap, return_lse, grad_loss, grad_out):
+    a, compute, result, ax, sample_shape, kind, t, o = _ce_inputs(
+        logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
+    n_classes = a.shape[ax]
+    if kind == "class":
+        bad = ck.first_bad_target(t, n_classes, o.ignore_index)
+        if bad >= 0:
+            raise ck.target_error(t, bad, n_classes, o.ignore_index)
+    else:
+        bad = ck.first_bad_probs(t, ax)
+        if bad >= 0:
+            raise ck.probs_error(t, bad, ax)
+    scale, rows = ck.grad_loss_factors(grad_loss, reduction, sample_shape) if with_grad else (1.0, None)
+    if grad_out is not None:
+        ck.check_out(grad_out, a.shape, result, name="grad_out")
+
+    x = np.moveaxis(_work(a, compute), ax, -1).reshape(-1, n_classes)
+    n = x.shape[0]
+    w = np.ones(n_classes) if o.weight is None else o.weight.astype(compute).astype(x.dtype)
+    if kind == "class":
+        tf = t.reshape(-1)
+        valid = (tf != o.ignore_index) if o.ignore_index is not None else np.ones(n, bool)
+        tc = np.where(valid, tf, 0).astype(np.intp)
+        wt = w[tc]
+        total = float(np.sum(np.where(valid, wt, 0.0))) if n else 0.0
+    else:
+        q = np.moveaxis(_work(t, compute), ax, -1).reshape(-1, n_classes)
+        valid = np.ones(n, bool)
+        total = float(n)
+    u = x if o.softcap is None else o.softcap * np.tanh(x / o.softcap)
+    eps, z = o.label_smoothing, o.z_loss
+    with np.errstate(all="ignore"):
+        if kind == "class" and not o.general:
+            # scipy's semantics for non-finite rows, as the plain kernels
+            m, ssum = _shift_and_sumexp(u, -1)
+            ut = u[np.arange(n), tc]
+            per = (m[:, 0] - ut) + np.log(ssum[:, 0])
+            lse = per + ut
+            loss = wt * per
+            p = _softmax(u, -1)
+            g = p.copy()
+            g[np.arange(n), tc] -= 1.0
+            g *= wt[:, None]
+        else:
+            m, ssum = _shift_and_sumexp(u, -1)
+            lse = m[:, 0] + np.log(ssum[:, 0])
+            logp = u - lse[:, None]
+            if kind == "class":
+                amat = np.broadcast_to(w * (eps / n_classes), u.shape).copy()
+                amat[np.arange(n), tc] += (1.0 - eps) * wt
+            else:
+                amat = w * ((1.0 - eps) * q + eps / n_classes)
+            big_a = _sum(amat, -1)[:, 0]
+            loss = -_sum(amat * logp, -1)[:, 0] + z * lse * lse
+            p = np.exp(logp)
+            g = (big_a + 2.0 * z * lse)[:, None] * p - amat
+            if o.softcap is not None:
+                g *= 1.0 - (u / o.softcap) ** 2
+        loss = np.where(valid, loss, 0.0)
+        lse = np.where(valid, lse, 0.0)
+        if reduction == "mean":
+            scale = scale / total if total > 0 else 0.0
+        factor = np.full(n, scale) if rows is None else scale * rows
+        g *= factor[:, None]
+    g[~valid] = 0.0
+    loss_out = ck.finish_loss(np.asarray(loss, np.float64), reduction, sample_shape, result, total)
+    extra = (lse.reshape(sample_shape).astype(result),) if return_lse else ()
+    if not with_grad:
+        return (loss_out,) + extra if return_lse else loss_out
+    moved_shape = tuple(np.delete(np.array(a.shape), ax)) + (n_classes,)
+    grad = np.moveaxis(g.reshape(moved_shape), -1, ax)
+    return (loss_out, _finish(grad, grad_out, result)) + extra
+
+
+def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ignore_index=-100,
+                  label_smoothing=0.0, z_loss=0.0, softcap=None, return_lse=False,
+                  n_threads=None):
+    ck.check_threads(n_threads)
+    return _ce(False, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+               z_loss, softcap, return_lse, None, None)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight=None,
+                            ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
+                            return_lse=False, grad_loss=None, grad_out=None, n_threads=None):
+    ck.check_threads(n_threads)
+    return _ce(True, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
+               z_loss, softcap, return_lse, grad_loss, grad_out)
+
+
+def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction="mean",
+             n_threads=None):
+    ck.check_threads(n_threads)
+    ck.check_reduction(reduction)
+    a, compute, result = ck.as_real_array(logp, "logp")
     ax = ck.check_class_axis(a, axis)
     n_classes = a.shape[ax]
     sample_shape = a.shape[:ax] + a.shape[ax + 1:]
     t = ck.as_targets(target, sample_shape)
-    bad = ck.first_bad_target(t, n_classes)
+    o = ck.ce_options(n_classes, weight, ignore_index, 0.0, 0.0, None)
+    bad = ck.first_bad_target(t, n_classes, o.ignore_index)
     if bad >= 0:
-        raise ck.target_error(t, bad, n_classes)
-    return a, _work(a, compute), t, ax, sample_shape, result
-
-
-def _per_sample_loss(w, t, ax):
-    """(m - z_t) + log(sum(exp(z - m))): no rounding at the logits' magnitude,
-    and scipy's logsumexp semantics (+inf, -inf, NaN) through _shift."""
-    idx = np.expand_dims(t.astype(np.intp), ax)
-    zt = np.take_along_axis(w, idx, axis=ax).squeeze(ax)
-    m, s = _shift_and_sumexp(w, ax)
-    with np.errstate(all="ignore"):
-        return (m.squeeze(ax) - zt) + np.log(s.squeeze(ax))
-
-
-def cross_entropy(logits, target, *, axis=-1, reduction="mean", n_threads=None):
-    ck.check_threads(n_threads)
-    _, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
-    loss = _per_sample_loss(w, t, ax)
-    return ck.finish_loss(np.asarray(loss, np.float64).reshape(-1), reduction, sample_shape, result)
-
-
-def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", grad_out=None, n_threads=None):
-    ck.check_threads(n_threads)
-    a, w, t, ax, sample_shape, result = _ce_prepare(logits, target, axis, reduction)
-    if grad_out is not None:
-        ck.check_out(grad_out, a.shape, result, name="grad_out")
-    loss = _per_sample_loss(w, t, ax)
-    grad = _softmax(w, ax)
-    if grad.size:
-        idx = np.expand_dims(t.astype(np.intp), ax)
-        picked = np.take_along_axis(grad, idx, axis=ax)
-        np.put_along_axis(grad, idx, picked - 1.0, axis=ax)
-        grad *= ck.grad_scale(reduction, ck.prod(sample_shape))
-    loss = ck.finish_loss(np.asarray(loss, np.float64).reshape(-1), reduction, sample_shape, result)
-    return loss, _finish(grad, grad_out, result)
+        raise ck.target_error(t, bad, n_classes, o.ignore_index)
+    valid = (t != o.ignore_index) if o.ignore_index is not None else np.ones(t.shape, bool)
+    tc = np.where(valid, t, 0).astype(np.intp)
+    picked = np.take_along_axis(a, np.expand_dims(tc, ax), axis=ax).squeeze(ax)  # O(samples)
+    w = np.ones(n_classes) if o.weight is None else o.weight
+    wt = np.where(valid, w[tc], 0.0)
+    with np.errstate(invalid="ignore"):
+        loss = np.where(valid, -wt * picked.astype(np.float64), 0.0)
+    total = float(wt.sum())
+    return ck.finish_loss(loss.reshape(-1), reduction, sample_shape, result, total)
 
 
 attach(globals())
