@@ -45,22 +45,34 @@ def _case(impl, op, dtype, shape):
 
 @pytest.mark.parametrize("shape", SHAPES, ids=bench.shape_str)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("op", list(bench.OPS))
+@pytest.mark.parametrize("op", list(bench.DEFAULT_OPS))
 @pytest.mark.parametrize("impl", list(IMPLS))
 def test_op(benchmark, impl, op, dtype, shape):
+    _run(benchmark, impl, op, dtype, shape)
+
+
+# Fused linear + cross-entropy, N x V with hidden size bench.DEFAULT_HIDDEN (compute-bound:
+# about 0.2 TFLOP a call); numpy is the naive h @ W.T then cross-entropy.
+@pytest.mark.parametrize("op", [op for op in bench.OPS if op.startswith("linear_")])
+@pytest.mark.parametrize("impl", ["fastsoftmax", "numpy", "torch"])
+def test_linear_op(benchmark, impl, op):
+    _run(benchmark, impl, op, "float32", (1024, 32000))
+
+
+def _run(benchmark, impl, op, dtype, shape):
     case, torch = _case(impl, op, dtype, shape)
     if impl == "copyto":
         call = partial(np.copyto, np.empty_like(case.source), case.source)
         nbytes = 2 * case.source.nbytes
     elif IMPLS[impl] in case.calls:
         call = case.calls[IMPLS[impl]]
-        nbytes = bench.OPS[op].traffic(*shape, np.dtype(dtype).itemsize)
+        nbytes = bench.OPS[op].traffic(*shape, np.dtype(dtype).itemsize)   # linear: D default
     else:
         pytest.skip(f"{impl} has no {op}")
     benchmark.group = f"{op}-{dtype}-{bench.shape_str(shape)}"
     benchmark.extra_info.update(bytes=nbytes, threads=THREADS, isa=fs.get_isa(),
                                 backend=fs.backend, cpu=bench.cpu_model())
-    with bench.torch_threads(torch, THREADS):
+    with bench.torch_threads(torch, THREADS), bench.blas_threads(THREADS):
         benchmark(call)
     stats = getattr(benchmark, "stats", None)
     if stats is not None:

@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
+    "linear_cross_entropy", "linear_cross_entropy_with_grad",
     "get_isa", "set_isa", "available_isas", "get_num_threads", "set_num_threads",
     "backend", "reference",
 ]
@@ -48,6 +49,8 @@ log_softmax_backward = _impl.log_softmax_backward
 cross_entropy = _impl.cross_entropy
 cross_entropy_with_grad = _impl.cross_entropy_with_grad
 nll_loss = _impl.nll_loss
+linear_cross_entropy = _impl.linear_cross_entropy
+linear_cross_entropy_with_grad = _impl.linear_cross_entropy_with_grad
 
 
 def get_isa():

@@ -10,12 +10,14 @@ import numpy as np
 
 from . import _checks as ck
 from . import _core
+from . import _linear
 from . import reference
 from ._docs import attach
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
+    "linear_cross_entropy", "linear_cross_entropy_with_grad",
 ]
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
@@ -435,6 +437,27 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight
 
 
 nll_loss = reference.nll_loss
+
+
+def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
+                         weight=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
+                         softcap=None, return_lse=False, n_threads=None):
+    return _linear.run(cross_entropy, cross_entropy_with_grad, h, W, target, bias=bias,
+                       chunk_size=chunk_size, reduction=reduction, weight=weight,
+                       ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
+                       softcap=softcap, return_lse=return_lse, grad_loss=None, with_grad=False,
+                       n_threads=n_threads)
+
+
+def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
+                                   weight=None, ignore_index=-100, label_smoothing=0.0,
+                                   z_loss=0.0, softcap=None, return_lse=False, grad_loss=None,
+                                   n_threads=None):
+    return _linear.run(cross_entropy, cross_entropy_with_grad, h, W, target, bias=bias,
+                       chunk_size=chunk_size, reduction=reduction, weight=weight,
+                       ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
+                       softcap=softcap, return_lse=return_lse, grad_loss=grad_loss, with_grad=True,
+                       n_threads=n_threads)
 
 
 def get_isa():

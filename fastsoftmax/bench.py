@@ -92,6 +92,7 @@ IMPLS = ("fastsoftmax", "numpy", "scipy", "torch")   # what --impls chooses from
 OPTIONAL_IMPLS = {"scipy": "scipy.special", "torch": "torch"}
 DTYPES = ("float32", "float64")
 DEFAULT_SHAPES = ((1, 10), (4096, 10), (2048, 1000), (512, 32000), (8192, 32000))
+DEFAULT_HIDDEN = 1024   # D of the linear ops
 QUICK_SHAPES = ((1, 10), (256, 100), (64, 1000))
 
 DEFAULT_REPEAT, QUICK_REPEAT = 7, 3
@@ -139,8 +140,9 @@ class Inputs:
     ``torch`` and ``scipy`` hold the optional modules being compared, or None.
     """
 
-    def __init__(self, shape, dtype, *, torch=None, scipy=None, seed=0):
+    def __init__(self, shape, dtype, *, torch=None, scipy=None, seed=0, hidden=DEFAULT_HIDDEN):
         self.shape = tuple(shape)
+        self.hidden = hidden
         self.dtype = np.dtype(dtype)
         self.torch = torch
         self.scipy = scipy
@@ -164,6 +166,18 @@ class Inputs:
     def target(self):
         """Class indices (int64), one per row."""
         return self._rng.integers(0, self.shape[-1], self.shape[:-1], dtype=np.int64)
+
+    @cached_property
+    def h(self):
+        """Hidden states of the linear ops: (rows, hidden), standard normal."""
+        return self._rng.standard_normal((self.shape[0], self.hidden), dtype=self.dtype)
+
+    @cached_property
+    def W(self):
+        """Classifier weights of the linear ops: (cols, hidden), logits of spread ~1."""
+        w = self._rng.standard_normal((self.shape[1], self.hidden), dtype=self.dtype)
+        w *= self.dtype.type(1 / math.sqrt(self.hidden))
+        return w
 
     def forward_output(self, name):
         """``softmax`` or ``log_softmax`` of random logits, computed in place
@@ -288,6 +302,60 @@ def _setup_cross_entropy_with_grad(inp, nt):
     return Case(calls, x)
 
 
+def _setup_linear(with_grad, inp, nt):
+    """Fused linear + cross-entropy (mean), logits = h @ W.T never materialised;
+    numpy: the naive h @ W.T, then fastsoftmax's cross-entropy in place;
+    torch: F.linear_cross_entropy, chunked (LinearCrossEntropyOptions())."""
+    h, W, t = inp.h, inp.W, inp.target
+    if with_grad:
+        def fused():
+            return fs.linear_cross_entropy_with_grad(h, W, t, n_threads=nt)
+
+        def naive():
+            z = h @ W.T
+            loss, g = fs.cross_entropy_with_grad(z, t, grad_out=z, n_threads=nt)
+            return loss, g @ W, g.T @ h
+    else:
+        def fused():
+            return fs.linear_cross_entropy(h, W, t, n_threads=nt)
+
+        def naive():
+            return fs.cross_entropy(h @ W.T, t, n_threads=nt)
+    calls = {"fastsoftmax": fused, "numpy": naive}
+    notes = ["linear ops: hidden size D = %d; numpy = naive (h @ W.T materialised, then "
+             "fastsoftmax's cross-entropy); BLAS threads = the thread count" % inp.hidden]
+    torch = inp.torch
+    F = getattr(torch, "nn", None) and torch.nn.functional
+    if torch is not None and hasattr(F, "linear_cross_entropy"):
+        tt = inp.tensor(t)
+        options = (torch.nn.LinearCrossEntropyOptions()
+                   if hasattr(torch.nn, "LinearCrossEntropyOptions") else None)
+
+        def torch_call():
+            ht = torch.from_numpy(h).requires_grad_(with_grad)
+            wt = torch.from_numpy(W).requires_grad_(with_grad)
+            loss = F.linear_cross_entropy(ht, wt, tt, options=options)
+            if with_grad:
+                loss.backward()
+            return loss
+        calls["torch"] = torch_call
+        notes.append("linear ops: torch = F.linear_cross_entropy with "
+                     f"options={'LinearCrossEntropyOptions()' if options else 'None'}")
+    elif torch is not None:
+        notes.append(f"torch left out of linear ops: torch {torch.__version__} has no "
+                     "F.linear_cross_entropy")
+    return Case(calls, h, notes)
+
+
+def _linear_traffic(with_grad):
+    """Bytes of h and W read (and dh, dW written), targets read: the ops are compute-bound,
+    so GB/s and roofline say little here."""
+    def traffic(r, c, s, d=None):
+        d = DEFAULT_HIDDEN if d is None else d
+        return (2 if with_grad else 1) * (r + c) * d * s + r * _INDEX_BYTES
+    return traffic
+
+
 _INDEX_BYTES = 8   # int64 targets
 
 OPS = {
@@ -307,7 +375,14 @@ OPS = {
     "cross_entropy_with_grad": Op(_setup_cross_entropy_with_grad,
                                   lambda r, c, s: 2 * r * c * s + r * _INDEX_BYTES,
                                   "read logits + targets + write grad (torch: forward + backward)"),
+    # RxC = N x V, hidden size --hidden
+    "linear_cross_entropy": Op(partial(_setup_linear, False), _linear_traffic(False),
+                               "read h (N x D) + W (V x D) + targets (compute-bound)"),
+    "linear_cross_entropy_with_grad": Op(partial(_setup_linear, True), _linear_traffic(True),
+                                         "read h, W, targets + write dh, dW (compute-bound)"),
 }
+# The linear ops are compute-bound and slow at the default shapes: opt in with --ops.
+DEFAULT_OPS = tuple(name for name in OPS if not name.startswith("linear_"))
 
 # --------------------------------------------------------------------------
 # Timing
@@ -395,6 +470,18 @@ def torch_threads(torch, n):
     finally:
         torch.set_num_threads(before)
 
+@contextmanager
+def blas_threads(n):
+    """NumPy's BLAS limited to n threads for the duration (threadpoolctl, when
+    installed): the linear ops' matmuls then use the thread count under test."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(n, user_api="blas"):
+        yield
+
 # --------------------------------------------------------------------------
 # Memory check
 # --------------------------------------------------------------------------
@@ -470,10 +557,11 @@ def run_cell(op_name, inp, threads, measured, timing):
     calls = {name: fn for name, fn in case.calls.items() if name in measured}
     dst = np.empty_like(case.source)
     calls["copyto"] = partial(np.copyto, dst, case.source)
-    with torch_threads(inp.torch, threads):
+    with torch_threads(inp.torch, threads), blas_threads(threads):
         timings, rounds = measure(calls, **timing)
     rows, cols = inp.shape
-    nbytes = op.traffic(rows, cols, inp.dtype.itemsize)
+    nbytes = (op.traffic(rows, cols, inp.dtype.itemsize, inp.hidden) if op_name.startswith("linear_")
+              else op.traffic(rows, cols, inp.dtype.itemsize))
     copy_bytes = 2 * case.source.nbytes
     t_fs = timings["fastsoftmax"].median
     copy_gbps = copy_bytes / timings["copyto"].median / 1e9
@@ -497,7 +585,7 @@ def _measured_names(impls):
     return ["fastsoftmax", "fresh"] + [i for i in impls if i != "fastsoftmax"]
 
 
-def run_cells(cells, threads, modules, measured, timing, progress):
+def run_cells(cells, threads, modules, measured, timing, progress, hidden=DEFAULT_HIDDEN):
     """Run the (op, dtype, shape) groups for every thread count.
 
     Returns (records, skipped, notes).
@@ -517,7 +605,7 @@ def run_cells(cells, threads, modules, measured, timing, progress):
                                 "threads": k, "reason": why})
             continue
         notes += [f"{label}: {n}" for n in why]
-        inp = Inputs(shape, dtype, **modules)
+        inp = Inputs(shape, dtype, hidden=hidden, **modules)
         for k in threads:
             done += 1
             progress(f"[{done}/{total}] {label} t={k}")
@@ -809,8 +897,8 @@ available are skipped with a note.""")
         parser.add_argument(flag, metavar=metavar, type=_comma_list(parse), default=default,
                             help=text)
 
-    add_list("--ops", "OP,...", _choice("op", tuple(OPS)), list(OPS),
-             f"comma list of ops (default: all {len(OPS)})")
+    add_list("--ops", "OP,...", _choice("op", tuple(OPS)), list(DEFAULT_OPS),
+             f"comma list of ops (default: all but the linear_* ops)")
     add_list("--shapes", "RxC,...", _parse_shape, None,
              "comma list of ROWSxCOLS, the op along the last axis (default: "
              f"{','.join(map(shape_str, DEFAULT_SHAPES))}; "
@@ -834,6 +922,10 @@ available are skipped with a note.""")
                         help=f"run fewer rounds (at least {MIN_ROUNDS}) when a cell would take "
                              f"longer (default: {DEFAULT_CELL_TIME:g}, "
                              f"--quick: {QUICK_CELL_TIME:g})")
+    parser.add_argument("--hidden", metavar="D", type=_positive(int, "hidden size"),
+                        default=DEFAULT_HIDDEN,
+                        help=f"hidden size D of the linear_* ops, whose RxC is N x V "
+                             f"(default: {DEFAULT_HIDDEN})")
     parser.add_argument("--quick", action="store_true",
                         help="tiny shapes, few short rounds, a small --plot sweep: a smoke run")
     parser.add_argument("--plot", metavar="FILE.png",
@@ -901,7 +993,8 @@ def main(argv=None):
     print("\n".join(header_lines(env, args, missing)), flush=True)
     cells = [(op, dtype, shape)
              for op in args.ops for dtype in args.dtypes for shape in args.shapes]
-    records, skipped, notes = run_cells(cells, args.threads, modules, measured, timing, _progress)
+    records, skipped, notes = run_cells(cells, args.threads, modules, measured, timing, _progress,
+                                        args.hidden)
     print()
     print(results_table(records, skipped, impls))
     if notes:

@@ -14,6 +14,7 @@ from ._docs import attach
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
+    "linear_cross_entropy", "linear_cross_entropy_with_grad",
 ]
 
 
@@ -269,6 +270,43 @@ def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction
         loss = np.where(valid, -wt * picked.astype(np.float64), 0.0)
     total = float(wt.sum())
     return ck.finish_loss(loss.reshape(-1), reduction, sample_shape, result, total)
+
+
+def _linear_ce(with_grad, h, W, target, bias, chunk_size, reduction, grad_loss, kw):
+    from . import _linear
+    h, W, b, t, dt, _ = _linear.prepare(h, W, target, bias, chunk_size, reduction)
+    h64, W64 = h.astype(np.float64), W.astype(np.float64)
+    logits = h64 @ W64.T
+    if b is not None:
+        logits += b.astype(np.float64)
+    if not with_grad:
+        r = cross_entropy(logits, t, reduction=reduction, **kw)
+        r = r if isinstance(r, tuple) else (r,)
+        r = tuple(np.asarray(a).astype(dt)[()] for a in r)
+        return r if len(r) > 1 else r[0]
+    loss, g, *lse = cross_entropy_with_grad(logits, t, reduction=reduction, grad_loss=grad_loss, **kw)
+    db = None if b is None else g.sum(axis=0).astype(dt)
+    res = (np.asarray(loss).astype(dt)[()], (g @ W64).astype(dt), (g.T @ h64).astype(dt), db)
+    return res + tuple(a.astype(dt) for a in lse)
+
+
+def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
+                         weight=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
+                         softcap=None, return_lse=False, n_threads=None):
+    ck.check_threads(n_threads)
+    return _linear_ce(False, h, W, target, bias, chunk_size, reduction, None,
+                      dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                           z_loss=z_loss, softcap=softcap, return_lse=return_lse))
+
+
+def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
+                                   weight=None, ignore_index=-100, label_smoothing=0.0,
+                                   z_loss=0.0, softcap=None, return_lse=False, grad_loss=None,
+                                   n_threads=None):
+    ck.check_threads(n_threads)
+    return _linear_ce(True, h, W, target, bias, chunk_size, reduction, grad_loss,
+                      dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                           z_loss=z_loss, softcap=softcap, return_lse=return_lse))
 
 
 attach(globals())

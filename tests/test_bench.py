@@ -107,18 +107,26 @@ def test_table_and_json(capsys, tmp_path):
         assert "torch" in recs["cross_entropy_with_grad"]["median_s"]
 
 
+def test_default_ops_leave_out_the_linear_ones():
+    assert set(bench.DEFAULT_OPS) == {op for op in bench.OPS if not op.startswith("linear_")}
+    assert {"linear_cross_entropy", "linear_cross_entropy_with_grad"} <= set(bench.OPS)
+
+
 def test_every_op_threads_and_dtypes(capsys, tmp_path):
     """Every registered op runs each implementation it has, on both dtypes and 2 thread counts."""
     path = tmp_path / "bench.json"
-    _run(capsys, "--quick", "--shapes", "4x16", "--dtypes", "float32,float64",
-         "--threads", "1,2", "--repeat", "1", "--json", str(path))
+    _run(capsys, "--quick", "--ops", ",".join(bench.OPS), "--hidden", "8", "--shapes", "4x16",
+         "--dtypes", "float32,float64", "--threads", "1,2", "--repeat", "1", "--json", str(path))
     doc = _json(path)
     assert len(doc["records"]) == len(bench.OPS) * 2 * 2
     assert {(r["op"], r["dtype"], r["threads"]) for r in doc["records"]} == {
         (op, dt, k) for op in bench.OPS for dt in ("float32", "float64") for k in (1, 2)}
     for rec in doc["records"]:
         _check_record(rec)
-        assert not rec["notes"], rec["notes"]
+        if rec["op"].startswith("linear_"):   # they say what numpy and torch mean there
+            assert any("hidden size D = 8" in n for n in rec["notes"]), rec["notes"]
+        else:
+            assert not rec["notes"], rec["notes"]
         if "torch" in doc["meta"]["impls"]:
             assert "torch" in rec["median_s"], rec["op"]
 
