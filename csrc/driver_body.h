@@ -609,6 +609,29 @@ int64_t FS_D(fs_cross_entropy_with_grad)(const FS_T *x, int64_t xs, const int64_
     return FS_D(fs_cross_entropy_ex)(x, xs, &o, loss, grad, gs, n_rows, n_cols, n_threads);
 }
 
+/* y += x, split over threads in fixed blocks (the linear cross-entropy's dW). */
+typedef struct { FS_T *y; const FS_T *x; int64_t n; } FS_D(fs_acc_job);
+#define FS_ACC_BLOCK 65536
+static void FS_D(fs_accumulate_task)(void *ctx, int64_t begin, int64_t end) {
+    const FS_D(fs_acc_job) *j = ctx;
+    int64_t lo = begin * FS_ACC_BLOCK, hi = end * FS_ACC_BLOCK < j->n ? end * FS_ACC_BLOCK : j->n;
+    FS_T *restrict y = j->y;
+    const FS_T *restrict x = j->x;
+    for (int64_t i = lo; i < hi; i++) y[i] += x[i];
+}
+
+int FS_D(fs_accumulate)(FS_T *y, const FS_T *x, int64_t n, int n_threads) {
+    if (n < 0) return FS_EINVAL;
+    if (n == 0) return FS_OK;
+    if (!x || !y) return FS_EINVAL;
+    FS_D(fs_acc_job) j = {y, x, n};
+    int64_t blocks = (n + FS_ACC_BLOCK - 1) / FS_ACC_BLOCK;
+    fs_parallel_run(fs_threads_for(n_threads, n, 4 * FS_MIN_WORK, blocks), blocks,
+                    FS_D(fs_accumulate_task), &j);
+    return FS_OK;
+}
+#undef FS_ACC_BLOCK
+
 int FS_D(fs_exp)(const FS_T *x, FS_T *y, int64_t n) {
     if (n < 0) return FS_EINVAL;
     if (n == 0) return FS_OK;

@@ -210,6 +210,11 @@ int64_t fs_cross_entropy_ex_cols_f64(const double *x, int64_t x_outer, int64_t x
                                      int64_t grad_outer, int64_t grad_mid, int64_t n_outer,
                                      int64_t n, int64_t inner, int n_threads);
 
+/* ---- helper of the fused linear cross-entropy ---------------------------- */
+/* y[i] += x[i] for i < n (no overlap), split over threads. */
+int fs_accumulate_f32(float *y, const float *x, int64_t n, int n_threads);
+int fs_accumulate_f64(double *y, const double *x, int64_t n, int n_threads);
+
 /* ---- the kernel set's exp, for tests and benchmarks ---------------------- */
 /* y[i] = exp(x[i]) with the active kernel set's exp (libm on the portable set). */
 int fs_exp_f32(const float *x, float *y, int64_t n);

@@ -169,7 +169,7 @@ _SPECIALISED = {
     name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "normalise_cols", "logsumexp_cols", "backward_cols",
-                 "cross_entropy_ex", "cross_entropy_ex_cols")
+                 "cross_entropy_ex", "cross_entropy_ex_cols", "accumulate")
 }
 
 
@@ -457,7 +457,11 @@ def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, 
                        chunk_size=chunk_size, reduction=reduction, weight=weight,
                        ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
                        softcap=softcap, return_lse=return_lse, grad_loss=grad_loss, with_grad=True,
-                       n_threads=n_threads)
+                       n_threads=n_threads, accumulate=_accumulate)
+
+
+def _accumulate(y, x, n_threads):
+    _SPECIALISED["accumulate"][y.dtype](y, x, n_threads)
 
 
 def get_isa():

@@ -8,6 +8,9 @@ cdef extern from "fastsoftmax.h" nogil:
     int64_t FS_TARGETS_OK
     int64_t FS_NO_IGNORE
 
+    int fs_accumulate_f32(float *y, const float *x, int64_t n, int n_threads)
+    int fs_accumulate_f64(double *y, const double *x, int64_t n, int n_threads)
+
     ctypedef struct fs_ce_options:
         const int64_t *target
         int64_t ignore_index

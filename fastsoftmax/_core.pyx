@@ -194,6 +194,22 @@ def exp(const real[::1] x,  # IN
     _check(rc, "exp")
 
 
+def accumulate(real[::1] y,         # IN/OUT
+               const real[::1] x,   # IN   same length, not overlapping y
+               int n_threads):
+    """y += x."""
+    cdef int rc
+    cdef int64_t n = y.shape[0]
+    if x.shape[0] != n:
+        raise ValueError("accumulate: lengths differ")
+    with nogil:
+        if real is float:
+            rc = fs_accumulate_f32(&y[0] if n else NULL, &x[0] if n else NULL, n, n_threads)
+        else:
+            rc = fs_accumulate_f64(&y[0] if n else NULL, &x[0] if n else NULL, n, n_threads)
+    _check(rc, "accumulate")
+
+
 def get_num_threads():
     """Threads a call with n_threads=None uses."""
     return fs_get_num_threads()
