@@ -234,12 +234,7 @@ def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap
             raise ValueError(f"softcap must be None or > 0, got {softcap!r}")
     o.softcap = softcap
     if weight is not None:
-        w = np.asarray(weight)
-        if w.dtype.kind not in "fiub":
-            raise TypeError(f"weight has dtype {w.dtype}; class weights must be real numbers")
-        if w.shape != (n_classes,):
-            raise ValueError(f"weight has shape {w.shape}; expected ({n_classes},), one per class")
-        w = w.astype(np.float64)
+        w = class_vector(weight, "weight", n_classes).astype(np.float64)
         bad = np.flatnonzero(~((w >= 0) & np.isfinite(w)))
         if bad.size:
             i = int(bad[0])
@@ -248,6 +243,16 @@ def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap
         w = None
     o.weight = w
     return o
+
+
+def class_vector(value, name, n_classes):
+    """A real array of shape (n_classes,) (class weights, a bias), else TypeError / ValueError."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} has dtype {a.dtype}; it must hold real numbers")
+    if a.shape != (n_classes,):
+        raise ValueError(f"{name} has shape {a.shape}; expected ({n_classes},), one per class")
+    return a
 
 
 def grad_loss_factors(grad_loss, reduction, sample_shape):

@@ -31,7 +31,7 @@ DW_BUFFER_FRACTION = 4
 
 
 def prepare(h, W, target, bias, chunk_size, reduction, threads=1):
-    """Checks shared by both backends: (h, W, bias, target, dtype, chunk, total weight)."""
+    """Checks shared by both backends: (h, W, bias, target, dtype, rows per chunk)."""
     ck.check_reduction(reduction)
     h = np.asarray(h)
     W = np.asarray(W)
@@ -51,11 +51,7 @@ def prepare(h, W, target, bias, chunk_size, reduction, threads=1):
         dt = np.dtype(np.float64)
     n, v = h.shape[0], W.shape[0]
     if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype.kind not in "fiub":
-            raise TypeError(f"bias has dtype {bias.dtype}; it must be real")
-        if bias.shape != (v,):
-            raise ValueError(f"bias has shape {bias.shape}; expected ({v},), one per class")
+        bias = ck.class_vector(bias, "bias", v)
     t = np.asarray(target)
     if t.dtype.kind == "f":
         if t.shape != (n, v):
