@@ -22,9 +22,9 @@
  * Accuracy: dot products are taken against c0, the first block's max, so
  * A * lse - sum a u is formed as A * (lse - c0) - sum a (u - c0) without the
  * logits' magnitude cancelling; lane sums are widened per block and added
- * with Neumaier compensation, as in body_simd.h.  tanh(v) is formed as
- * 1 - 2 / (exp(2v) + 1): absolute error a few ulp(1), which after the
- * multiplication by cap is of the order of the rounding of u itself.
+ * with Neumaier compensation, as in body_simd.h.  tanh has a relative
+ * error of a few ulp (ce_tanh), so u is within a few ulp of its exact value,
+ * as torch's cap * tanh(x / cap) in the same dtype.
  * Non-finite logits propagate (NaN or inf loss), as in torch.
  */
 #ifdef FS_CE_PORTABLE
@@ -46,6 +46,7 @@ static inline double fs_ce1_mul(double a, double b) { return a * b; }
 static inline double fs_ce1_div(double a, double b) { return a / b; }
 static inline double fs_ce1_fma(double a, double b, double c) { return a * b + c; }
 static inline double fs_ce1_hsum(double a) { return a; }
+static inline double fs_ce1_select_lt(double a, double b, double x, double y) { return a < b ? x : y; }
 #endif
 #define FS_CE_LOAD(p) ((double)*(p))
 #define FS_CE_LOADP(p, k, fill) ((k) > 0 ? (double)*(p) : (fill))
@@ -69,12 +70,42 @@ static double FS_FN(ce_row_max)(const FS_T *x, int64_t n) {
 static double FS_FN(ce_row_max)(const FS_T *x, int64_t n) { return (double)FS_FN(vrow_max)(x, n); }
 #endif
 
-/* tanh by exp: t = 1 - 2 / (exp(2 v) + 1), exact limits +-1 at +-inf */
+#ifdef FS_CE_PORTABLE
+static inline double FS_FN(ce_tanh)(double v) { return tanh(v); }
+#else
+/* tanh, relative error a few ulp: |v| < 1/4 by its Taylor series (to v^11 for
+ * float32, v^21 for float64: truncation < 3e-10 / 2.3e-16 relative), else
+ * 1 - 2 / (exp(2|v|) + 1) with the sign of v (cancellation costs at most a
+ * factor 4 there), which gives +-1 exactly at +-inf.  NaN stays NaN. */
 static inline vec FS_FN(ce_tanh)(vec v) {
-    vec one = VOP(set1)(1);
-    vec e = FS_CE_EXP(VOP(add)(v, v));
-    return VOP(sub)(one, VOP(div)(VOP(set1)(2), VOP(add)(e, one)));
+    vec one = VOP(set1)(1), zero = VOP(set1)(0);
+    vec a = VOP(max)(v, VOP(sub)(zero, v));
+    vec e = FS_CE_EXP(VOP(add)(a, a));
+    vec big = VOP(sub)(one, VOP(div)(VOP(set1)(2), VOP(add)(e, one)));
+    big = VOP(select_lt)(v, zero, VOP(sub)(zero, big), big);
+    vec v2 = VOP(mul)(v, v);
+#if FS_IS_F32
+    vec p = VOP(set1)(-0.008863235529902197f);
+    p = VOP(fma)(p, v2, VOP(set1)(0.021869488536155203f));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.05396825396825397f));
+    p = VOP(fma)(p, v2, VOP(set1)(0.13333333333333333f));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.3333333333333333f));
+#else
+    vec p = VOP(set1)(9.691537956929451e-05);
+    p = VOP(fma)(p, v2, VOP(set1)(-0.00023912911424355248));
+    p = VOP(fma)(p, v2, VOP(set1)(0.000590027440945586));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.0014558343870513183));
+    p = VOP(fma)(p, v2, VOP(set1)(0.003592128036572481));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.008863235529902197));
+    p = VOP(fma)(p, v2, VOP(set1)(0.021869488536155203));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.05396825396825397));
+    p = VOP(fma)(p, v2, VOP(set1)(0.13333333333333333));
+    p = VOP(fma)(p, v2, VOP(set1)(-0.3333333333333333));
+#endif
+    vec small = VOP(fma)(VOP(mul)(v, v2), p, v);
+    return VOP(select_lt)(a, VOP(set1)(0.25), small, big);
 }
+#endif
 
 /* One row.  t: class target, or -1 with q (probabilities row).  factor:
  * gradient factor of the row.  grad may be x itself (in place). */
@@ -107,6 +138,8 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             }
             m = bm;
         }
+        /* nothing finite yet: every exp(u - m) of the block is 0 (and u - m NaN) */
+        int sum_exp = m != -INFINITY;
         vec vm = VOP(set1)((FS_T)m), vc0 = VOP(set1)((FS_T)c0);
         vec s0 = vzero, d0 = vzero, dq0 = vzero, q0 = vzero;
         for (int64_t i = 0; i < len; i += VL) {
@@ -114,12 +147,13 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             const FS_T *xp = x + b + i;
             vec xv = k == VL ? FS_CE_LOAD(xp) : FS_CE_LOADP(xp, k, 0);
             vec u = cap > 0 ? VOP(mul)(vcap, FS_FN(ce_tanh)(VOP(mul)(xv, vinv))) : xv;
-            vec ev = FS_CE_EXP(VOP(sub)(u, vm));
             vec wv = w ? (k == VL ? FS_CE_LOAD(w + b + i) : FS_CE_LOADP(w + b + i, k, 0)) : vone;
+            vec ev = vzero;
+            if (sum_exp) ev = FS_CE_EXP(VOP(sub)(u, vm));
 #ifndef FS_CE_PORTABLE
-            if (k < VL) {          /* tail lanes hold x = 0: mask their terms */
+            if (k < VL) {          /* tail lanes hold x = 0: their exp may be inf, drop it */
                 vec mask = FS_CE_LOADONES(k);
-                ev = VOP(mul)(ev, mask);
+                ev = VOP(select_lt)(mask, VOP(set1)(0.5), vzero, ev);
                 if (!w) wv = mask;
             }
 #endif

@@ -180,7 +180,7 @@ static double fs_effective_scale(const fs_ce_options *o, int64_t ns, int is_f32)
 /* The option values the kernels accept (weights are checked per dtype). */
 static int fs_ce_options_ok(const fs_ce_options *o) {
     return o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0 && isfinite(o->z_loss)
-           && o->softcap >= 0.0 && isfinite(o->softcap) && isfinite(o->grad_scale);
+           && o->softcap >= 0.0 && isfinite(o->softcap);
 }
 
 static int fs_ce_is_ext(const fs_ce_options *o) {

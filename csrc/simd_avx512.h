@@ -55,6 +55,8 @@ static inline vec_f32 vallsum_f32(vec_f32 v) {
 }
 static inline float vfirst_f32(vec_f32 v) { return _mm512_cvtss_f32(v); }
 static inline vec_f32 vdiv_f32(vec_f32 a, vec_f32 b) { return _mm512_div_ps(a, b); }
+/* a < b ? x : y per lane (false for NaN) */
+static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }
@@ -88,3 +90,5 @@ static inline vec_f64 vallsum_f64(vec_f64 v) {
 }
 static inline double vfirst_f64(vec_f64 v) { return _mm512_cvtsd_f64(v); }
 static inline vec_f64 vdiv_f64(vec_f64 a, vec_f64 b) { return _mm512_div_pd(a, b); }
+/* a < b ? x : y per lane (false for NaN) */
+static inline vec_f64 vselect_lt_f64(vec_f64 a, vec_f64 b, vec_f64 x, vec_f64 y) { return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), y, x); }

@@ -43,6 +43,8 @@ def _rows_view(moved):
             return None
     if n > 1 and v.strides[1] != v.itemsize:
         return None
+    if v.strides[0] % v.itemsize:   # rows not a whole number of elements apart (record fields)
+        return None
     return v
 
 
@@ -110,7 +112,9 @@ def _cols_view(a, axis):
         v = a.reshape(ck.prod(a.shape[:axis]), a.shape[axis], inner, copy=False)
     except ValueError:
         return None
-    return v if v.strides[2] == a.itemsize else None
+    if v.strides[2] != a.itemsize or v.strides[0] % a.itemsize or v.strides[1] % a.itemsize:
+        return None
+    return v
 
 
 def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
@@ -350,7 +354,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
     ns = ck.prod(sample_shape)
     probs = kind == "probs"
     if kind == "class" and t.dtype == np.uint64:   # >= 2**63 would wrap in int64
-        bad = ck.first_bad_target(t, n_classes)
+        bad = ck.first_bad_target(t, n_classes, o.ignore_index)
         if bad >= 0:
             raise ck.target_error(t, bad, n_classes, o.ignore_index)
     flat = None if probs else np.ascontiguousarray(t.reshape(-1), dtype=np.int64)

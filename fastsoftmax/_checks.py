@@ -208,7 +208,8 @@ class CEOptions:
         return self.label_smoothing > 0 or self.z_loss != 0 or self.softcap is not None
 
 
-def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap):
+def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap, dtype=None):
+    """Validated options; ``dtype``: the compute dtype the weights must fit in."""
     o = CEOptions()
     if ignore_index is not None:
         if isinstance(ignore_index, (bool, np.bool_)):
@@ -220,7 +221,7 @@ def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap
                 f"ignore_index must be an integer or None, not {type(ignore_index).__name__}"
             ) from None
         if not -2**63 < ignore_index < 2**63:
-            raise ValueError(f"ignore_index {ignore_index} does not fit in int64")
+            raise ValueError(f"ignore_index must be in (-2**63, 2**63), got {ignore_index}")
     o.ignore_index = ignore_index
     o.label_smoothing = _option_float(label_smoothing, "label_smoothing")
     if not 0.0 <= o.label_smoothing <= 1.0:
@@ -239,6 +240,13 @@ def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap
         if bad.size:
             i = int(bad[0])
             raise ValueError(f"weight[{i}] = {w[i]} is not valid: class weights must be finite and >= 0")
+        if dtype is not None and np.dtype(dtype).itemsize < 8:
+            with np.errstate(over="ignore"):
+                over = np.flatnonzero(~np.isfinite(w.astype(dtype)))
+            if over.size:
+                i = int(over[0])
+                raise ValueError(f"weight[{i}] = {w[i]} does not fit in {np.dtype(dtype)}, "
+                                 "the logits' compute dtype")
     else:
         w = None
     o.weight = w

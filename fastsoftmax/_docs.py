@@ -235,8 +235,8 @@ DOCS = {
     -----
     Per-sample losses are accumulated in double precision: float32 loss
     relative error <= 1e-6, float64 <= 1e-12 (against torch in float64), with
-    every option.  With ``softcap`` the capped logits are rounded to the
-    logits' dtype, an absolute error of about ``softcap * eps``.  Over a
+    every option.  With ``softcap`` the capped logits are computed in the
+    logits' dtype, each within a few ulp.  Over a
     non-last class axis, probability targets and the smoothing / z_loss /
     softcap options work on one transposed copy; the rest reads in place.
 

@@ -114,7 +114,7 @@ def run(ce, ce_grad, h, W, target, *, bias, chunk_size, reduction, weight, ignor
     lse = np.empty(n, dt) if return_lse else None
     if with_grad:
         dh = np.empty(h.shape, dt)
-        dW = np.empty(W.shape, dt)
+        dW = np.empty(W.shape, dt) if n else np.zeros(W.shape, dt)   # the first chunk writes it
         db = np.zeros(v, np.float64) if b is not None else None
         # dW accumulates through a buffer of at most chunk * V elements: BLAS has no
         # "C += A @ B" in NumPy, and a whole (V, D) temporary per chunk would be W's size

@@ -152,7 +152,8 @@ def _ce_inputs(logits, target, axis, reduction, weight, ignore_index, label_smoo
     a, compute, result = ck.as_real_array(logits, "logits")
     ax = ck.check_class_axis(a, axis)
     kind, t = ck.ce_target(target, a.shape, ax)
-    opts = ck.ce_options(a.shape[ax], weight, ignore_index, label_smoothing, z_loss, softcap)
+    opts = ck.ce_options(a.shape[ax], weight, ignore_index, label_smoothing, z_loss, softcap,
+                         compute)
     sample_shape = a.shape[:ax] + a.shape[ax + 1:]
     return a, compute, result, ax, sample_shape, kind, t, opts
 
@@ -211,7 +212,14 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             else:
                 amat = w * ((1.0 - eps) * q + eps / n_classes)
             big_a = _sum(amat, -1)[:, 0]
-            loss = -_sum(amat * logp, -1)[:, 0] + z * lse * lse
+            if kind == "class":   # no 0 * -inf where a class has no weight
+                ut = u[np.arange(n), tc]
+                loss = (1.0 - eps) * wt * (lse - ut)
+                if eps > 0:
+                    loss = loss + eps / n_classes * _sum(w * (lse[:, None] - u), -1)[:, 0]
+            else:                 # torch: -(q * logp).sum(), NaN for q = 0 at logp = -inf
+                loss = -_sum(amat * logp, -1)[:, 0]
+            loss = loss + z * lse * lse
             p = np.exp(logp)
             g = (big_a + 2.0 * z * lse)[:, None] * p - amat
             if o.softcap is not None:

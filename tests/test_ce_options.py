@@ -61,7 +61,8 @@ def make_case(rng, n, c, dtype, kind, ignored):
     x = (rng.standard_normal((n, c)) * 3).astype(dtype)
     if kind == "probs":
         p = rng.random((n, c)) ** 3
-        p[:, rng.integers(0, c)] = 0.0
+        if c > 1:
+            p[:, rng.integers(0, c)] = 0.0
         t = (p / p.sum(axis=1, keepdims=True)).astype(dtype)
     else:
         t = rng.integers(0, c, n)
@@ -356,3 +357,73 @@ def test_threads_bitwise_identical_with_options(dtype):
         other = fs.cross_entropy_with_grad(x, t, n_threads=nt, **kw)
         for a, b in zip(base, other):
             assert np.array_equal(a, b), nt
+
+
+@pytest.mark.parametrize("c", [1, 7, 17, 33, 600])
+@pytest.mark.parametrize("opts", [dict(label_smoothing=0.1), dict(z_loss=1e-4), dict(softcap=50.0),
+                                  dict(probs=True)], ids=["smooth", "z", "cap", "probs"])
+def test_general_kernel_extreme_logits(isa, dtype, c, opts):
+    """Very negative rows (exp of a padding lane would overflow) and a leading block of
+    -inf (masked vocabulary) stay finite, as in the reference."""
+    rng = np.random.default_rng(c)
+    x = (rng.standard_normal((3, c)) - (1000 if dtype == np.float64 else 100)).astype(dtype)
+    if c == 600:
+        x[1, :512] = -np.inf
+    kind = "probs" if opts.pop("probs", False) else "class"
+    _, t = make_case(rng, 3, c, dtype, kind, False)
+    if kind == "class" and c == 600:
+        t[1] = 550
+    elif kind == "probs" and c == 600:
+        t[1, :512] = 0
+        t[1] /= t[1].sum()
+    for impl in (fs, ref):
+        loss, grad = impl.cross_entropy_with_grad(x, t, reduction="none", **opts)
+        if "label_smoothing" in opts and c == 600:
+            assert loss[1] == np.inf and np.isfinite(loss[[0, 2]]).all()
+        elif kind == "probs" and c == 600:
+            assert np.isnan(loss[1])      # torch: 0 * -inf in -(q * logp).sum()
+        else:
+            assert np.isfinite(loss).all(), (impl.__name__, loss)
+        assert np.isfinite(grad).all(), impl.__name__
+    rl, rg = ref.cross_entropy_with_grad(x, t, reduction="none", **opts)
+    fin = np.isfinite(rl)
+    np.testing.assert_allclose(loss[fin], rl[fin], rtol=1e-5)
+    np.testing.assert_allclose(grad, rg, rtol=1e-5, atol=1e-7)
+
+
+def test_softcap_far_above_the_logits(isa, dtype):
+    """tanh(v) for small v keeps its relative accuracy (a cap far above the logits)."""
+    x = np.array([[0.5, -0.5, 1.0], [1e-3, 2e-3, -3e-3]], dtype)
+    t = np.array([0, 2])
+    for cap in (3.0, 1e3, 1e6):
+        loss, grad = fs.cross_entropy_with_grad(x, t, reduction="none", softcap=cap)
+        l0, g0 = ref.cross_entropy_with_grad(x, t, reduction="none", softcap=cap)
+        np.testing.assert_allclose(loss, l0, rtol=2e-6 if dtype == np.float32 else 1e-12)
+        np.testing.assert_allclose(grad, g0, rtol=1e-5, atol=1e-7 if dtype == np.float32 else 1e-13)
+
+
+@IMPLS
+def test_uint64_targets_with_ignore_index_above_c(impl):
+    x = np.zeros((2, 3))
+    loss = impl.cross_entropy(x, np.array([0, 5], np.uint64), ignore_index=5)
+    np.testing.assert_allclose(loss, np.log(3))
+
+
+@IMPLS
+def test_weight_must_fit_the_compute_dtype(impl):
+    with pytest.raises(ValueError, match=r"weight\[0\] = 1e\+39 does not fit in float32"):
+        impl.cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 1]), weight=[1e39, 1, 1])
+    assert np.isfinite(impl.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), weight=[1e39, 1, 1]))
+
+
+def test_rows_not_a_whole_number_of_elements_apart(dtype):
+    """A record field: rows 41 bytes apart are copied, not misread."""
+    rec = np.zeros(3, [("pad", "u1"), ("z", dtype, (4,))])
+    rec["z"] = np.arange(12, dtype=dtype).reshape(3, 4) * np.array([1, -1, 0.5])[:, None]
+    z = rec["z"]
+    t = np.array([0, 1, 3])
+    np.testing.assert_allclose(fs.cross_entropy(z, t, reduction="none"),
+                               ref.cross_entropy(z, t, reduction="none"), rtol=1e-6)
+    p = rec["z"] * 0 + 0.25
+    np.testing.assert_allclose(fs.cross_entropy(z, p, reduction="none"),
+                               ref.cross_entropy(z, p, reduction="none"), rtol=1e-6)

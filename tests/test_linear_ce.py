@@ -128,3 +128,9 @@ def test_peak_memory_is_a_chunk_not_n_by_v():
     extra = peak - outputs
     assert extra <= 1.5 * chunk * v * 4 + (1 << 20), extra
     assert extra <= naive_logits / 8, (extra, naive_logits)
+
+
+def test_zero_samples_give_zero_gradients(dtype):
+    h, W, b, t = case(dtype, n=0)
+    loss, dh, dW, db = fs.linear_cross_entropy_with_grad(h, W, t, bias=b)
+    assert loss == 0 and dh.shape == (0, h.shape[1]) and not dW.any() and not db.any()
