@@ -322,8 +322,10 @@ def _setup_linear(with_grad, inp, nt):
         def naive():
             return fs.cross_entropy(h @ W.T, t, n_threads=nt)
     calls = {"fastsoftmax": fused, "numpy": naive}
+    blas = ("BLAS threads = the thread count" if importlib.util.find_spec("threadpoolctl")
+            else "BLAS threads not limited (threadpoolctl is not installed)")
     notes = ["linear ops: hidden size D = %d; numpy = naive (h @ W.T materialised, then "
-             "fastsoftmax's cross-entropy); BLAS threads = the thread count" % inp.hidden]
+             "fastsoftmax's cross-entropy); %s" % (inp.hidden, blas)]
     torch = inp.torch
     F = getattr(torch, "nn", None) and torch.nn.functional
     if torch is not None and hasattr(F, "linear_cross_entropy"):
