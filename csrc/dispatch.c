@@ -152,31 +152,6 @@ static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_
     return FS_TARGETS_OK;
 }
 
-/* The divisor of reduction "mean" (see fs_ce_options.total_weight), for
- * validated targets; w: class weights of the dtype (is_f32) or NULL. */
-static double fs_total_weight(const fs_ce_options *o, int64_t ns, int is_f32) {
-    if (!o->target) return (double)ns;
-    fs_acc acc = {0.0, 0.0};
-    int64_t count = 0;
-    for (int64_t i = 0; i < ns; i++) {
-        int64_t t = o->target[i];
-        if (o->ignore_index != FS_NO_IGNORE && t == o->ignore_index) continue;
-        if (!o->weight) count++;
-        else fs_acc_add(&acc, is_f32 ? (double)((const float *)o->weight)[t]
-                                     : ((const double *)o->weight)[t]);
-    }
-    return o->weight ? fs_acc_value(&acc) : (double)count;
-}
-
-/* grad_scale, divided by the total weight for "mean"; reports the total. */
-static double fs_effective_scale(const fs_ce_options *o, int64_t ns, int is_f32) {
-    if (!o->grad_mean && !o->total_weight) return o->grad_scale;
-    double total = fs_total_weight(o, ns, is_f32);
-    if (o->total_weight) *o->total_weight = total;
-    if (!o->grad_mean) return o->grad_scale;
-    return total > 0 ? o->grad_scale / total : 0.0;
-}
-
 /* The option values the kernels accept (weights are checked per dtype). */
 static int fs_ce_options_ok(const fs_ce_options *o) {
     return o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0 && isfinite(o->z_loss)

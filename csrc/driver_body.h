@@ -381,6 +381,31 @@ static int FS_D(fs_weights_ok)(const FS_T *w, int64_t n_cols, double *sum) {
     return 1;
 }
 
+/* The divisor of reduction "mean" (see fs_ce_options.total_weight), for
+ * validated targets. */
+static double FS_D(fs_total_weight)(const fs_ce_options *o, int64_t ns) {
+    if (!o->target) return (double)ns;
+    const FS_T *w = (const FS_T *)o->weight;
+    fs_acc acc = {0.0, 0.0};
+    int64_t count = 0;
+    for (int64_t i = 0; i < ns; i++) {
+        int64_t t = o->target[i];
+        if (o->ignore_index != FS_NO_IGNORE && t == o->ignore_index) continue;
+        if (w) fs_acc_add(&acc, (double)w[t]);
+        else count++;
+    }
+    return w ? fs_acc_value(&acc) : (double)count;
+}
+
+/* grad_scale, divided by the total weight for "mean"; reports the total. */
+static double FS_D(fs_effective_scale)(const fs_ce_options *o, int64_t ns) {
+    if (!o->grad_mean && !o->total_weight) return o->grad_scale;
+    double total = FS_D(fs_total_weight)(o, ns);
+    if (o->total_weight) *o->total_weight = total;
+    if (!o->grad_mean) return o->grad_scale;
+    return total > 0 ? o->grad_scale / total : 0.0;
+}
+
 /* Per-sample gradient factors of the plain kernels: weight[target] times the
  * upstream gradient (0 for ignored samples); NULL when all are 1. */
 static double *FS_D(fs_row_factors)(const fs_ce_options *o, int64_t ns, int *failed) {
@@ -417,7 +442,7 @@ int64_t FS_D(fs_cross_entropy_ex_cols)(const FS_T *x, int64_t xo, int64_t xm,
     if (!FS_D(fs_weights_ok)(w, n, &wsum)) return FS_EINVAL;
     int64_t bad = fs_first_bad_target(o->target, ns, n, o->ignore_index);
     if (bad != FS_TARGETS_OK) return bad;
-    double scale = fs_effective_scale(o, ns, sizeof(FS_T) == 4);
+    double scale = FS_D(fs_effective_scale)(o, ns);
     int has_ignore = o->ignore_index != FS_NO_IGNORE, any_ignored = 0;
     if (has_ignore)
         for (int64_t i = 0; i < ns && !any_ignored; i++) any_ignored = o->target[i] == o->ignore_index;
@@ -559,7 +584,7 @@ int64_t FS_D(fs_cross_entropy_ex)(const FS_T *x, int64_t xs, const fs_ce_options
     if (bad != FS_TARGETS_OK) return bad;
     FS_D(fs_job) j = FS_D(fs_job_new)(grad ? FS_OP_CE_GRAD : FS_OP_CE, n_cols);
     j.a = x, j.as = xs, j.target = o->target, j.loss = loss;
-    j.scale = fs_effective_scale(o, n_rows, sizeof(FS_T) == 4);
+    j.scale = FS_D(fs_effective_scale)(o, n_rows);
     j.y = grad, j.ys = gs;
     j.has_ignore = o->target && o->ignore_index != FS_NO_IGNORE;
     j.ignore = o->ignore_index;
