@@ -153,6 +153,19 @@ def first_bad_target(target, n_classes, ignore_index=None):
     return int(hits[0]) if hits.size else -1
 
 
+def target_weights(target, n_classes, weight, ignore_index):
+    """Class targets checked (ValueError naming the first bad one), then (valid mask,
+    targets with the ignored ones as class 0, weight[target] with 0 where ignored,
+    their sum -- the "mean" divisor).  ``weight``: per-class array, or None (ones)."""
+    bad = first_bad_target(target, n_classes, ignore_index)
+    if bad >= 0:
+        raise target_error(target, bad, n_classes, ignore_index)
+    valid = (target != ignore_index) if ignore_index is not None else np.ones(target.shape, bool)
+    tc = np.where(valid, target, 0).astype(np.intp)
+    wt = np.where(valid, 1.0 if weight is None else weight[tc], 0.0)
+    return valid, tc, wt, float(wt.sum())
+
+
 def probs_error(probs, sample_index, axis):
     """The ValueError for the first negative or NaN probability target of a sample."""
     moved = np.moveaxis(probs, axis, -1)

@@ -79,13 +79,7 @@ def total_weight(t, weight, ignore_index, n_classes):
     if t.dtype.kind == "f":
         return float(t.shape[0])
     o = ck.ce_options(n_classes, weight, ignore_index, 0.0, 0.0, None)
-    bad = ck.first_bad_target(t, n_classes, o.ignore_index)
-    if bad >= 0:
-        raise ck.target_error(t, bad, n_classes, o.ignore_index)
-    valid = t != o.ignore_index if o.ignore_index is not None else np.ones(t.shape, bool)
-    if o.weight is None:
-        return float(np.count_nonzero(valid))
-    return float(o.weight[t[valid]].sum())
+    return ck.target_weights(t, n_classes, o.weight, o.ignore_index)[3]
 
 
 def get_num_threads():

@@ -163,10 +163,10 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
     a, compute, result, ax, sample_shape, kind, t, o = _ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
     n_classes = a.shape[ax]
+    w = None if o.weight is None else o.weight.astype(compute).astype(np.float64)
     if kind == "class":
-        bad = ck.first_bad_target(t, n_classes, o.ignore_index)
-        if bad >= 0:
-            raise ck.target_error(t, bad, n_classes, o.ignore_index)
+        valid, tc, wt, total = ck.target_weights(t, n_classes, w, o.ignore_index)
+        valid, tc, wt = valid.reshape(-1), tc.reshape(-1), wt.reshape(-1)
     else:
         bad = ck.first_bad_probs(t, ax)
         if bad >= 0:
@@ -177,14 +177,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
 
     x = np.moveaxis(_work(a, compute), ax, -1).reshape(-1, n_classes)
     n = x.shape[0]
-    w = np.ones(n_classes) if o.weight is None else o.weight.astype(compute).astype(x.dtype)
-    if kind == "class":
-        tf = t.reshape(-1)
-        valid = (tf != o.ignore_index) if o.ignore_index is not None else np.ones(n, bool)
-        tc = np.where(valid, tf, 0).astype(np.intp)
-        wt = w[tc]
-        total = float(np.sum(np.where(valid, wt, 0.0))) if n else 0.0
-    else:
+    w = np.ones(n_classes, x.dtype) if w is None else w.astype(x.dtype)
+    if kind == "probs":
         q = np.moveaxis(_work(t, compute), ax, -1).reshape(-1, n_classes)
         valid = np.ones(n, bool)
         total = float(n)
@@ -266,17 +260,10 @@ def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction
     sample_shape = a.shape[:ax] + a.shape[ax + 1:]
     t = ck.as_targets(target, sample_shape)
     o = ck.ce_options(n_classes, weight, ignore_index, 0.0, 0.0, None)
-    bad = ck.first_bad_target(t, n_classes, o.ignore_index)
-    if bad >= 0:
-        raise ck.target_error(t, bad, n_classes, o.ignore_index)
-    valid = (t != o.ignore_index) if o.ignore_index is not None else np.ones(t.shape, bool)
-    tc = np.where(valid, t, 0).astype(np.intp)
+    valid, tc, wt, total = ck.target_weights(t, n_classes, o.weight, o.ignore_index)
     picked = np.take_along_axis(a, np.expand_dims(tc, ax), axis=ax).squeeze(ax)  # O(samples)
-    w = np.ones(n_classes) if o.weight is None else o.weight
-    wt = np.where(valid, w[tc], 0.0)
     with np.errstate(invalid="ignore"):
         loss = np.where(valid, -wt * picked.astype(np.float64), 0.0)
-    total = float(wt.sum())
     return ck.finish_loss(loss.reshape(-1), reduction, sample_shape, result, total)
 
 
