@@ -64,8 +64,7 @@ static double FS_FN(ce_row_max)(const FS_T *x, int64_t n) {
 #define FS_CE_LOADP(p, k, fill) VOP(loadp)(p, k, fill)
 #define FS_CE_STOREP(p, v, k) VOP(storep)(p, v, k)
 #define FS_CE_EXP(v) FS_FN(vexp)(v)
-#define FS_CE_EXP_OUT(v, m) FS_FN(vexp_shift)(v, m, VOP(sub)(VOP(set1)(0), m), \
-                                              VOP(sub)(m, VOP(set1)(110)))
+#define FS_CE_EXP_OUT(v, m) FS_FN(vexp_shift)(v, m, VOP(sub)(VOP(set1)(0), m))
 #define FS_CE_LOADONES(k) VOP(loadp)(fs_ce_ones, k, 0)
 static double FS_FN(ce_row_max)(const FS_T *x, int64_t n) { return (double)FS_FN(vrow_max)(x, n); }
 #endif

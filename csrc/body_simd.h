@@ -30,8 +30,8 @@
  *     |x - max| ~ 64 is 3.8e-6 relative in exp -- beyond the 2e-6 contract.
  *     Where exp values are OUTPUT (softmax, CE gradient), the rounding error
  *     of the shift is recovered exactly (Knuth's TwoSum) and applied as
- *     exp(d + err) = exp(d) * (1 + err).  Inputs are first clamped to
- *     max - 110, whose exp is 0 anyway, so -inf inputs stay finite there.
+ *     exp(d + err) = exp(d) * (1 + err); the term is dropped where exp(d)
+ *     is 0 (see vexp_shift).
  *   - exp: exp_simd.h, <= 2 ulp.
  *   - Rows whose max is not finite (NaN-only, all -inf, any +inf) go to the
  *     portable body, which implements scipy's rules; NaN among finite values
@@ -122,27 +122,30 @@ static int FS_FN(vonline)(const FS_T *x, int64_t n, FS_T *m_out, double *s_out) 
     return FS_FN(vpartial)(x, n, m_out, s_out) && *m_out != -INFINITY;
 }
 
-/* exp(x - m) for OUTPUT: float32 recovers the rounding error of the shift. */
-static inline vec FS_FN(vexp_shift)(vec xv, vec vm, vec vnegm, vec vlo) {
+/* exp(x - m) for OUTPUT: float32 recovers the rounding error of the shift.
+ * Where x = -inf, or x - m overflows, the TwoSum error term is NaN; exp(d) is
+ * 0 there, and max(err, -1) -- NaN FIRST, so the bound is returned -- drops
+ * it.  Legitimate |err| <= ulp(d)/2 exceeds 1 only where exp(d) is 0 too.
+ * (An earlier version clamped x at m - 110 instead: for |m| >= 2^31 that
+ * rounds to m itself, and every clamped lane became exp(0) = 1.) */
+static inline vec FS_FN(vexp_shift)(vec xv, vec vm, vec vnegm) {
 #if FS_IS_F32
-    xv = VOP(max)(vlo, xv);                       /* -inf -> m - 110; NaN kept */
     vec d = VOP(sub)(xv, vm);                     /* TwoSum(x, -m) = d + err */
     vec bp = VOP(sub)(d, xv);
     vec ap = VOP(sub)(d, bp);
     vec err = VOP(add)(VOP(sub)(xv, ap), VOP(sub)(vnegm, bp));
+    err = VOP(max)(err, VOP(set1)(-1.0f));
     vec e = FS_FN(vexp)(d);
     return VOP(fma)(e, err, e);
 #else
     (void)vnegm;
-    (void)vlo;
     return FS_FN(vexp)(VOP(sub)(xv, vm));
 #endif
 }
 
 #define FS_SHIFT_CONSTS(m)                    \
     vec vm = VOP(set1)(m);                    \
-    vec vnegm = VOP(set1)(-(m));              \
-    vec vlo = VOP(set1)((FS_T)((m) - 110));
+    vec vnegm = VOP(set1)(-(m));
 
 /* y = exp(x - m), returns the sum (blocked, compensated) */
 static double FS_FN(vexp_store_sum)(const FS_T *x, FS_T *y, int64_t n, FS_T m) {
@@ -155,20 +158,20 @@ static double FS_FN(vexp_store_sum)(const FS_T *x, FS_T *y, int64_t n, FS_T m) {
         vec s0 = VOP(set1)(0), s1 = s0;
         int64_t i = 0;
         for (; i + 2 * VL <= len; i += 2 * VL) {
-            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm, vlo);
-            vec e1 = FS_FN(vexp_shift)(VOP(load)(xb + i + VL), vm, vnegm, vlo);
+            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm);
+            vec e1 = FS_FN(vexp_shift)(VOP(load)(xb + i + VL), vm, vnegm);
             VOP(store)(yb + i, e0);
             VOP(store)(yb + i + VL, e1);
             s0 = VOP(add)(s0, e0);
             s1 = VOP(add)(s1, e1);
         }
         for (; i + VL <= len; i += VL) {
-            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm, vlo);
+            vec e0 = FS_FN(vexp_shift)(VOP(load)(xb + i), vm, vnegm);
             VOP(store)(yb + i, e0);
             s0 = VOP(add)(s0, e0);
         }
         if (i < len) {
-            vec e1 = FS_FN(vexp_shift)(VOP(loadp)(xb + i, len - i, -INFINITY), vm, vnegm, vlo);
+            vec e1 = FS_FN(vexp_shift)(VOP(loadp)(xb + i, len - i, -INFINITY), vm, vnegm);
             VOP(storep)(yb + i, e1, len - i);
             s1 = VOP(add)(s1, e1);
         }
@@ -190,10 +193,10 @@ static void FS_FN(vwrite_exp_scaled)(const FS_T *x, FS_T *y, int64_t n, FS_T m, 
     vec va = VOP(set1)(a);
     int64_t i = 0;
     for (; i + VL <= n; i += VL)
-        VOP(store)(y + i, VOP(mul)(FS_FN(vexp_shift)(VOP(load)(x + i), vm, vnegm, vlo), va));
+        VOP(store)(y + i, VOP(mul)(FS_FN(vexp_shift)(VOP(load)(x + i), vm, vnegm), va));
     if (i < n)
         VOP(storep)(y + i, VOP(mul)(FS_FN(vexp_shift)(VOP(loadp)(x + i, n - i, -INFINITY),
-                                                      vm, vnegm, vlo), va), n - i);
+                                                      vm, vnegm), va), n - i);
 }
 
 static void FS_FN(vfill)(FS_T *y, int64_t n, FS_T v) {
@@ -285,8 +288,8 @@ static inline int FS_FN(vshort)(const FS_T *x, int64_t n, int for_output, vec *v
     *m = VOP(first)(vm);
     if (!isfinite(*m)) return 0;
     if (for_output) {
-        vec vnegm = VOP(sub)(VOP(set1)(0), vm), vlo = VOP(sub)(vm, VOP(set1)(110));
-        *e = FS_FN(vexp_shift)(*v, vm, vnegm, vlo);
+        vec vnegm = VOP(sub)(VOP(set1)(0), vm);
+        *e = FS_FN(vexp_shift)(*v, vm, vnegm);
     } else {
         *e = FS_FN(vexp)(VOP(sub)(*v, vm));
     }
@@ -312,11 +315,11 @@ static inline int FS_FN(vsmall_softmax)(const FS_T *x, FS_T *y, int64_t n) {
         }
     vec vm = VOP(allmax)(mx);
     if (!isfinite(VOP(first)(vm))) return 0;
-    vec vnegm = VOP(sub)(VOP(set1)(0), vm), vlo = VOP(sub)(vm, VOP(set1)(110));
+    vec vnegm = VOP(sub)(VOP(set1)(0), vm);
     vec sum = VOP(set1)(0);
     for (int k = 0; k < FS_SMALL_VECS; k++)
         if (k < nv) {
-            e[k] = FS_FN(vexp_shift)(v[k], vm, vnegm, vlo);
+            e[k] = FS_FN(vexp_shift)(v[k], vm, vnegm);
             sum = VOP(add)(sum, e[k]);
         }
     FS_T s = VOP(first)(VOP(allsum)(sum));
@@ -355,8 +358,7 @@ static inline int FS_FN(vshort_softmax_block)(const FS_T *x, int64_t xs, FS_T *y
     vec v[FS_SHORT_BLOCK], m[FS_SHORT_BLOCK], e[FS_SHORT_BLOCK], s[FS_SHORT_BLOCK];
     if (!FS_FN(vshort_block_max)(x, xs, n, v, m)) return 0;
     for (int k = 0; k < FS_SHORT_BLOCK; k++)
-        e[k] = FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
-                                 VOP(sub)(m[k], VOP(set1)(110)));
+        e[k] = FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]));
     vec tot = VOP(set1)(0);
     for (int k = 0; k < FS_SHORT_BLOCK; k++) {
         s[k] = VOP(allsum)(e[k]);
@@ -377,8 +379,7 @@ static inline int FS_FN(vshort_block)(const FS_T *x, int64_t xs, int64_t n, int 
                                       vec *v, vec *m, vec *e, double *s) {
     if (!FS_FN(vshort_block_max)(x, xs, n, v, m)) return 0;
     for (int k = 0; k < FS_SHORT_BLOCK; k++)
-        e[k] = for_output ? FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]),
-                                              VOP(sub)(m[k], VOP(set1)(110)))
+        e[k] = for_output ? FS_FN(vexp_shift)(v[k], m[k], VOP(sub)(VOP(set1)(0), m[k]))
                           : FS_FN(vexp)(VOP(sub)(v[k], m[k]));
     double tot = 0.0;
     for (int k = 0; k < FS_SHORT_BLOCK; k++) {
@@ -717,8 +718,7 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
             for (int v = 0; v < nv; v++) {
                 vec xv = FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY), e;
                 if (kind == FS_C_SOFTMAX) {
-                    e = FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v]),
-                                          VOP(sub)(mv[v], VOP(set1)(110)));
+                    e = FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v]));
                     FS_FN(col_store)(y + i * ym, v, nv, tail, e);
                 } else {
                     e = FS_FN(vexp)(VOP(sub)(xv, mv[v]));
@@ -763,8 +763,7 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
                 break;
             default:   /* FS_C_CE_GRAD */
                 xv = FS_FN(col_load)(x + i * xm, v, nv, tail, -INFINITY);
-                r = VOP(mul)(FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v]),
-                                               VOP(sub)(mv[v], VOP(set1)(110))), cv[v]);
+                r = VOP(mul)(FS_FN(vexp_shift)(xv, mv[v], VOP(sub)(VOP(set1)(0), mv[v])), cv[v]);
                 break;
             }
             FS_FN(col_store)(y + i * ym, v, nv, tail, r);

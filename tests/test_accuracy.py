@@ -16,7 +16,7 @@ from _util import REL
 WIDE = np.longdouble if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps else None
 WIDTHS = list(range(1, 34)) + [1000, 32000, 262144]
 KINDS = ["dominant", "equal", "equal-large", "spread-1e4", "normal-1", "normal-10",
-         "normal-30", "uniform-70", "tiny-tail"]
+         "normal-30", "uniform-70", "tiny-tail", "spread-1e30", "far-winner"]
 
 
 def adversarial(kind, width, dtype, seed=0):
@@ -36,6 +36,11 @@ def adversarial(kind, width, dtype, seed=0):
         x = rng.standard_normal(shape) * float(kind.split("-")[1])
     elif kind == "uniform-70":      # many entries near the 1e-30 edge of the contract
         x = rng.uniform(-69, 0.5, shape)
+    elif kind == "spread-1e30":      # x - max far beyond the float32 integers
+        x = rng.uniform(-1e30, 1e30, shape)
+    elif kind == "far-winner":       # max >= 2^31: max - 110 rounds to max in float32
+        x = rng.uniform(-1, 1, shape)
+        x[:, width // 3] = 3e9
     elif kind == "tiny-tail":        # one winner, the rest far below it
         x = rng.uniform(-100, -60, shape)
         x[:, 0] = 0.0
