@@ -27,7 +27,10 @@ def _moved(a, axis):
     """View of ``a`` with the reduction axis last (None: the array flattened)."""
     if axis is None:
         return a.reshape(-1)
-    return a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1)
+    if axis == a.ndim - 1:
+        return a
+    # a.transpose(perm) is np.moveaxis(a, axis, -1) without its argument checks (µs a call)
+    return a.transpose(tuple(i for i in range(a.ndim) if i != axis) + (axis,))
 
 
 def _rows_view(moved):
@@ -92,7 +95,10 @@ def _restore(res, axis, shape):
     """Undo _moved on a freshly allocated moved-layout result."""
     if axis is None:
         return res.reshape(shape)
-    return res if axis == len(shape) - 1 else np.moveaxis(res, -1, axis)
+    n = len(shape)
+    if axis == n - 1:
+        return res
+    return res.transpose(tuple(range(axis)) + (n - 1,) + tuple(range(axis, n - 1)))
 
 
 # Reductions over a non-last axis run the column kernels (vectorised across
