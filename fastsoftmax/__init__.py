@@ -13,7 +13,7 @@ __all__ = [
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
     "linear_cross_entropy", "linear_cross_entropy_with_grad",
     "get_isa", "set_isa", "available_isas", "get_num_threads", "set_num_threads",
-    "backend", "reference",
+    "backend", "reference", "scipy", "patch_scipy", "unpatch_scipy", "patched_scipy",
 ]
 
 _requested = _os.environ.get("FASTSOFTMAX_BACKEND", "auto").strip().lower() or "auto"
@@ -110,3 +110,6 @@ if backend == "c":
     from ._threadpool import register_with_threadpoolctl as _register
 
     _register()
+
+# scipy.special drop-ins (fastsoftmax.scipy) and patching scipy.special with them
+from .scipy import patch_scipy, patched_scipy, unpatch_scipy  # noqa: E402

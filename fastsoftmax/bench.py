@@ -229,6 +229,60 @@ def _setup_rowwise(name, reduces, inp, nt):
     return Case(calls, x)
 
 
+def _scipy_operand(x, tuple_axis):
+    """The array and axis of a drop-in cell: axis=None over x (R x C), or the
+    tuple axis (0, 1) of x viewed as (R, 2, C/2) -- C/2 groups of 2R elements,
+    two axes apart from the contiguous one (as (R, 1, C) for odd C)."""
+    if not tuple_axis:
+        return x, None
+    r, c = x.shape
+    return (x.reshape(r, 2, c // 2) if c % 2 == 0 else x.reshape(r, 1, c)), (0, 1)
+
+
+def _setup_scipy(name, tuple_axis, inp, nt):
+    """fastsoftmax.scipy.<name> next to scipy.special.<name>, same arguments.
+
+    The scipy signature has no out= or n_threads=: fastsoftmax allocates its
+    result (as scipy does) and runs on the cell's thread count, which run_cell
+    sets as fastsoftmax's default."""
+    from fastsoftmax import scipy as sps
+
+    a, axis = _scipy_operand(inp.x, tuple_axis)
+    calls = {"fastsoftmax": partial(getattr(sps, name), a, axis=axis)}   # nt: see run_cell
+    if axis is None:
+        calls["numpy"] = partial(getattr(reference, name), a, axis=None)
+    if inp.scipy is not None:
+        calls["scipy"] = partial(getattr(inp.scipy, name), a, axis=axis)
+    if inp.torch is not None:
+        t = inp.tensor(a)
+        if name == "logsumexp":
+            dims = tuple(range(t.dim())) if axis is None else axis
+            calls["torch"] = partial(inp.torch.logsumexp, t, dims)
+        elif axis is None:   # torch normalises over one dim: the flattened view
+            calls["torch"] = partial(getattr(inp.torch, name), t.reshape(-1), 0)
+    how = "x, axis=None" if axis is None else "x.reshape(R, 2, C/2), axis=(0, 1)"
+    note = (f"scipy_{name}_{'tuple' if tuple_axis else 'none'}: fastsoftmax.scipy.{name}({how}) "
+            f"next to scipy.special.{name}, both allocating their result"
+            + ("" if axis is None else "; numpy and torch (softmax, log_softmax) have no such call"))
+    return Case(calls, inp.x, [note])
+
+
+def _scipy_ops():
+    ops = {}
+    for name in ("softmax", "log_softmax", "logsumexp"):
+        for tuple_axis, suffix in ((False, "none"), (True, "tuple")):
+            if name == "logsumexp":
+                traffic = ((lambda r, c, s: r * c * s + (c // 2 if c % 2 == 0 else c) * s)
+                           if tuple_axis else (lambda r, c, s: r * c * s + s))
+                doc = "read x + write one value per group"
+            else:
+                traffic, doc = (lambda r, c, s: 2 * r * c * s), "read x + write y"
+            what = "axis (0, 1) of x.reshape(R, 2, C/2)" if tuple_axis else "axis=None"
+            ops[f"scipy_{name}_{suffix}"] = Op(partial(_setup_scipy, name, tuple_axis), traffic,
+                                                f"{doc}; fastsoftmax.scipy, {what}")
+    return ops
+
+
 _TORCH_BACKWARD = {"softmax_backward": "_softmax_backward_data",
                    "log_softmax_backward": "_log_softmax_backward_data"}
 
@@ -383,8 +437,10 @@ OPS = {
     "linear_cross_entropy_with_grad": Op(partial(_setup_linear, True), _linear_traffic(True),
                                          "read h, W, targets + write dh, dW (compute-bound)"),
 }
-# The linear ops are compute-bound and slow at the default shapes: opt in with --ops.
-DEFAULT_OPS = tuple(name for name in OPS if not name.startswith("linear_"))
+OPS.update(_scipy_ops())
+# The linear ops are compute-bound and slow at the default shapes, and the
+# scipy drop-ins repeat the row-wise ops through another signature: opt in with --ops.
+DEFAULT_OPS = tuple(name for name in OPS if not name.startswith(("linear_", "scipy_")))
 
 # --------------------------------------------------------------------------
 # Timing
@@ -473,6 +529,16 @@ def torch_threads(torch, n):
         torch.set_num_threads(before)
 
 @contextmanager
+def fastsoftmax_threads(n):
+    """fastsoftmax's default thread count set to n (for calls without n_threads=)."""
+    before = fs.set_num_threads(n)
+    try:
+        yield
+    finally:
+        fs.set_num_threads(before)
+
+
+@contextmanager
 def blas_threads(n):
     """NumPy's BLAS limited to n threads for the duration (threadpoolctl, when
     installed): the linear ops' matmuls then use the thread count under test."""
@@ -559,7 +625,7 @@ def run_cell(op_name, inp, threads, measured, timing):
     calls = {name: fn for name, fn in case.calls.items() if name in measured}
     dst = np.empty_like(case.source)
     calls["copyto"] = partial(np.copyto, dst, case.source)
-    with torch_threads(inp.torch, threads), blas_threads(threads):
+    with torch_threads(inp.torch, threads), blas_threads(threads), fastsoftmax_threads(threads):
         timings, rounds = measure(calls, **timing)
     rows, cols = inp.shape
     nbytes = (op.traffic(rows, cols, inp.dtype.itemsize, inp.hidden) if op_name.startswith("linear_")

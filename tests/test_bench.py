@@ -107,9 +107,12 @@ def test_table_and_json(capsys, tmp_path):
         assert "torch" in recs["cross_entropy_with_grad"]["median_s"]
 
 
-def test_default_ops_leave_out_the_linear_ones():
-    assert set(bench.DEFAULT_OPS) == {op for op in bench.OPS if not op.startswith("linear_")}
+def test_default_ops_leave_out_the_linear_and_scipy_ones():
+    assert set(bench.DEFAULT_OPS) == {op for op in bench.OPS
+                                      if not op.startswith(("linear_", "scipy_"))}
     assert {"linear_cross_entropy", "linear_cross_entropy_with_grad"} <= set(bench.OPS)
+    assert {f"scipy_{f}_{a}" for f in ("softmax", "log_softmax", "logsumexp")
+            for a in ("none", "tuple")} <= set(bench.OPS)
 
 
 def test_every_op_threads_and_dtypes(capsys, tmp_path):
@@ -125,10 +128,16 @@ def test_every_op_threads_and_dtypes(capsys, tmp_path):
         _check_record(rec)
         if rec["op"].startswith("linear_"):   # they say what numpy and torch mean there
             assert any("hidden size D = 8" in n for n in rec["notes"]), rec["notes"]
+        elif rec["op"].startswith("scipy_"):  # they say what is called
+            assert any(f"fastsoftmax.scipy.{rec['op'][6:].rsplit('_', 1)[0]}(" in n
+                       for n in rec["notes"]), rec["notes"]
+            if "scipy" in doc["meta"]["impls"]:
+                assert "scipy" in rec["median_s"], rec["op"]
         else:
             assert not rec["notes"], rec["notes"]
+        no_torch_op = rec["op"] in ("scipy_softmax_tuple", "scipy_log_softmax_tuple")
         if "torch" in doc["meta"]["impls"]:
-            assert "torch" in rec["median_s"], rec["op"]
+            assert ("torch" in rec["median_s"]) != no_torch_op, rec["op"]
 
 
 def test_without_torch_and_scipy(capsys, tmp_path, monkeypatch):
