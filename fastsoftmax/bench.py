@@ -17,6 +17,8 @@ same input arrays:
 - ``scipy``: ``scipy.special.softmax / log_softmax / logsumexp`` (those ops only);
 - ``torch``: the PyTorch CPU ops on ``torch.from_numpy`` views (zero-copy),
   when torch is installed;
+- ``fs_torch``: ``fastsoftmax.torch`` (softmax, log_softmax, cross_entropy)
+  on the same tensors, through autograd like torch, beside it;
 - ``np.copyto(dst, x)`` into a preallocated ``dst``: the memory-copy roofline.
 
 fastsoftmax runs with ``n_threads=k`` and torch under ``torch.set_num_threads(k)``
@@ -118,6 +120,7 @@ TRANSIENT_BYTES = {
     "numpy": lambda itemsize: 32,
     "scipy": lambda itemsize: 24,
     "torch": lambda itemsize: 3 * itemsize,
+    "fs_torch": lambda itemsize: itemsize,
     "copyto": lambda itemsize: 0,
 }
 MEMORY_HEADROOM = 0.85  # use at most this fraction of the available memory
@@ -125,7 +128,8 @@ MEMORY_HEADROOM = 0.85  # use at most this fraction of the available memory
 LABELS = {
     "fastsoftmax": "fastsoftmax", "fresh": "fastsoftmax, fresh out",
     "numpy": "NumPy (fastsoftmax.reference)", "scipy": "SciPy (scipy.special)",
-    "torch": "PyTorch", "copyto": "np.copyto (roofline)",
+    "torch": "PyTorch", "fs_torch": "fastsoftmax.torch (autograd Functions on tensors)",
+    "copyto": "np.copyto (roofline)",
 }
 
 # --------------------------------------------------------------------------
@@ -226,7 +230,14 @@ def _setup_rowwise(name, reduces, inp, nt):
         calls["scipy"] = partial(getattr(inp.scipy, name), x, axis=-1)
     if inp.torch is not None:
         calls["torch"] = partial(getattr(inp.torch, name), inp.tensor(x), -1)
+        if not reduces:
+            calls["fs_torch"] = partial(getattr(_fs_torch(), name), inp.tensor(x), -1)
     return Case(calls, x)
+
+
+def _fs_torch():
+    import fastsoftmax.torch
+    return fastsoftmax.torch
 
 
 def _scipy_operand(x, tuple_axis):
@@ -332,6 +343,7 @@ def _setup_cross_entropy(inp, nt):
     if inp.torch is not None:
         calls["torch"] = partial(inp.torch.nn.functional.cross_entropy,
                                  inp.tensor(x), inp.tensor(t))
+        calls["fs_torch"] = partial(_fs_torch().cross_entropy, inp.tensor(x), inp.tensor(t))
     return Case(calls, x)
 
 
@@ -348,11 +360,12 @@ def _setup_cross_entropy_with_grad(inp, nt):
         torch = inp.torch
         tt = inp.tensor(t)
 
-        def forward_backward():
+        def forward_backward(loss_fn):
             z = torch.from_numpy(x).requires_grad_(True)   # a fresh leaf: .grad starts as None
-            torch.nn.functional.cross_entropy(z, tt).backward()
+            loss_fn(z, tt).backward()
             return z.grad
-        calls["torch"] = forward_backward
+        calls["torch"] = partial(forward_backward, torch.nn.functional.cross_entropy)
+        calls["fs_torch"] = partial(forward_backward, _fs_torch().cross_entropy)
     return Case(calls, x)
 
 
@@ -649,8 +662,15 @@ def run_cell(op_name, inp, threads, measured, timing):
 
 
 def _measured_names(impls):
-    """Callables timed per cell: fastsoftmax always, with its fresh-output variant."""
-    return ["fastsoftmax", "fresh"] + [i for i in impls if i != "fastsoftmax"]
+    """Callables timed per cell: fastsoftmax always, with its fresh-output variant, and
+    fastsoftmax.torch (on tensors, through autograd) where torch is compared."""
+    return ["fastsoftmax", "fresh"] + _compared(impls)
+
+
+def _compared(impls):
+    """The ratio columns: every other implementation, and fs_torch beside torch."""
+    others = [i for i in impls if i != "fastsoftmax"]
+    return others + ["fs_torch"] if "torch" in others else others
 
 
 def run_cells(cells, threads, modules, measured, timing, progress, hidden=DEFAULT_HIDDEN):
@@ -776,7 +796,7 @@ def table(headers, rows, left=1):
 
 def results_table(records, skipped, impls):
     times, micro = _glyphs()
-    compared = [i for i in impls if i != "fastsoftmax"]
+    compared = _compared(impls)
     headers = (["op", "dtype", "shape", "threads", "fastsoftmax", "fresh out",
                 "GB/s", "copy GB/s", "roofline"] + [f"{times} {i}" for i in compared])
     rows = []
@@ -810,7 +830,8 @@ def header_lines(env, args, missing):
         f"process after a warm-up; samples of >= {args.min_time * 1e3:g} ms of back-to-back calls; "
         "median per-call time",
         "fastsoftmax: out=/grad_out= preallocated; fresh out: allocating its result (page faults); "
-        "numpy: fastsoftmax.reference (NumPy, computes in float64)",
+        "numpy: fastsoftmax.reference (NumPy, computes in float64); "
+        "fs_torch: fastsoftmax.torch on the torch tensors (autograd Functions)",
         "GB/s: bytes read + written once / fastsoftmax time; copy GB/s: 2 * x.nbytes / "
         "np.copyto(dst, x) time; roofline = GB/s / copy GB/s",
         f"{times} impl: that implementation's time / fastsoftmax's (> 1: fastsoftmax is faster)",

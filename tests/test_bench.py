@@ -138,6 +138,9 @@ def test_every_op_threads_and_dtypes(capsys, tmp_path):
         no_torch_op = rec["op"] in ("scipy_softmax_tuple", "scipy_log_softmax_tuple")
         if "torch" in doc["meta"]["impls"]:
             assert ("torch" in rec["median_s"]) != no_torch_op, rec["op"]
+            with_adapter = rec["op"] in ("softmax", "log_softmax", "cross_entropy",
+                                         "cross_entropy_with_grad")
+            assert ("fs_torch" in rec["median_s"]) == with_adapter, rec["op"]
 
 
 def test_without_torch_and_scipy(capsys, tmp_path, monkeypatch):
