@@ -24,8 +24,9 @@ scipy's dtype:
   raises IndexError or returns a wrongly shaped result in scipy; here it is
   -inf (or the empty array) of the reduced shape.
 
-Inputs are converted with ``numpy.asarray`` (scipy does the same unless
-SCIPY_ARRAY_API=1).  Complex, object and other non-real inputs are passed to
+Inputs are converted with ``numpy.asarray``: masked arrays lose their mask and
+matrices become arrays (scipy's logsumexp keeps those subclasses; for the
+rest scipy converts alike unless SCIPY_ARRAY_API=1).  Complex, object and other non-real inputs are passed to
 scipy.special itself.  ``logsumexp`` with ``b=`` runs a NumPy port of scipy's
 algorithm (the same rules for zero weights, signs and infinities), so it
 needs no scipy either.
@@ -63,7 +64,11 @@ def _scipy_function(name):
             f"fastsoftmax.scipy.{name} passes complex, object and other non-real input to "
             f"scipy.special.{name}, and scipy is not installed"
         ) from None
-    return getattr(scipy.special, name)
+    fn = getattr(scipy.special, name)
+    if getattr(fn, "__module__", None) == __name__:   # installed by hand, not by patch_scipy
+        from scipy.special import _logsumexp
+        fn = getattr(_logsumexp, name)
+    return fn
 
 
 def patch_scipy():
@@ -179,7 +184,7 @@ def _scalar(r):
 def _exp_dtype(dt):
     """The dtype of scipy's result for a real input dtype: ``np.exp`` of it."""
     if dt.kind == "f":
-        return dt
+        return dt.newbyteorder("=")
     return np.dtype({1: np.float16, 2: np.float32}.get(dt.itemsize, np.float64))
 
 
@@ -188,6 +193,7 @@ def _normalise(name, x, axis):
     kind = a.dtype.kind
     if kind not in "biuf":
         return _scipy_function(name)(x, axis=axis)
+    shape = a.shape
     if a.ndim == 0:
         # NumPy's reductions accept axis 0 and -1 on a 0-d array
         if axis is not None and not isinstance(axis, tuple):
@@ -206,15 +212,29 @@ def _normalise(name, x, axis):
             f"scipy.special.{name} does not take bool arrays (NumPy cannot subtract booleans); "
             "convert with x.astype(float)"
         )
-    if kind in "iu":
-        a = a.astype(_F32 if result.itemsize <= 4 else _F64)
     if a.size == 0:
-        return np.empty(np.shape(x), result)
+        return np.empty(shape, result)
+    if kind in "iu":
+        a = _exact_shift(a, axes) if a.itemsize == 8 else a.astype(_F32 if result.itemsize <= 4 else _F64)
     arranged, ax, moved = _arrange(a, axes)
     y = getattr(_fs, name)(arranged, axis=ax)
     if moved is not None:   # the inverse permutation
         y = y.reshape(moved).transpose(np.argsort(_last(a.ndim, axes)))
-    return _scalar(y.astype(result, copy=False).reshape(np.shape(x)))
+    return _scalar(y.astype(result, copy=False).reshape(shape))
+
+
+def _exact_shift(a, axes):
+    """64-bit integers as float64, shifted by their group maximum exactly when needed.
+
+    Beyond 2**53 neighbouring integers round to the same double; x - max,
+    taken in wrapping uint64 arithmetic (exact: 0 <= max - x < 2**64), does
+    not.  softmax and log_softmax are shift invariant, so the result is the same.
+    """
+    lo, hi = a.min(), a.max()
+    if -2**53 <= int(lo) and int(hi) <= 2**53:
+        return a.astype(_F64)
+    m = a.max(axis=axes, keepdims=True)
+    return -(m.astype(np.uint64) - a.astype(np.uint64)).astype(_F64)
 
 
 def softmax(x, axis=None):
@@ -313,11 +333,12 @@ def log_softmax(x, axis=None):
 def _promote(a, b):
     """scipy's result dtype of logsumexp: the arguments' common type, forced to floating.
 
-    Array-likes count by their array's dtype, Python and NumPy scalars by
-    NumPy's promotion rules (a Python float does not widen float32).
+    Python scalars are weak (a Python float does not widen float32), as in
+    scipy; everything else counts by its array's dtype.
     None when the result is not a real floating type (scipy takes it).
     """
-    args = [np.asarray(v) if np.iterable(v) else v for v in (a, b) if v is not None]
+    args = [v if type(v) in (int, float, complex, bool) else np.asarray(v)
+            for v in (a, b) if v is not None]
     try:
         dt = np.result_type(*args, 1.0)
     except TypeError:
@@ -425,6 +446,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         return _scipy_function("logsumexp")(a, axis=axis, b=b, keepdims=keepdims,
                                             return_sign=return_sign)
     arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":   # a Python int beyond int64 is an object array
+        arr = np.asarray(a, dtype=dt)
     compute = _F32 if dt.itemsize < 4 else dt
     if b is not None:
         bw = np.asarray(b)

@@ -402,3 +402,39 @@ def test_docstring_examples_run():
     import doctest
     result = doctest.testmod(sps, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_large_64_bit_integers_are_shifted_exactly():
+    for x in (np.array([2**60, 2**60 + 1]), np.array([1700000000000000000, 1700000000000000001]),
+              np.array([2**64 - 2, 2**64 - 1], np.uint64), np.array([-2**63, -2**63 + 1])):
+        np.testing.assert_allclose(sps.softmax(x), [0.2689414213699951, 0.7310585786300049],
+                                   rtol=1e-15)
+        np.testing.assert_allclose(sps.log_softmax(x), [-1.3132616875182228, -0.31326168751822286],
+                                   rtol=1e-15)
+        assert sps.softmax(x).dtype == np.float64
+    x = np.array([[2**62, 5], [2**62 + 3, 7]])          # per-group maxima, axis 0
+    np.testing.assert_allclose(sps.softmax(x, axis=0)[:, 0], scipy_special.softmax([0.0, 3.0]))
+
+
+def test_python_ints_beyond_int64():
+    for v in (2**70, -2**70):
+        assert sps.logsumexp(v) == pytest.approx(float(v), rel=1e-15)
+    assert sps.logsumexp(np.zeros(2), b=2**70) == pytest.approx(70 * np.log(2) + np.log(2))
+
+
+def test_other_array_types_and_byte_order():
+    torch = pytest.importorskip("torch")
+    assert sps.logsumexp(torch.tensor(3.0)) == np.float32(3.0)
+    assert sps.logsumexp(np.ones(3), b=torch.tensor(2.0)) == pytest.approx(
+        scipy_special.logsumexp(np.ones(3), b=2.0), rel=1e-15)
+    for name in OPS:
+        for dt in (">f8", ">f4", "<f8"):
+            got = getattr(sps, name)(np.array([1.0, 2.0], dtype=dt))
+            assert got.dtype == np.dtype(dt).newbyteorder("="), (name, dt)
+
+
+def test_installed_by_hand_complex_input_does_not_recurse(monkeypatch):
+    monkeypatch.setattr(scipy_special, "softmax", sps.softmax)     # not via patch_scipy
+    x = np.array([1j, 2.0])
+    from scipy.special import _logsumexp
+    np.testing.assert_array_equal(sps.softmax(x), _logsumexp.softmax(x))
