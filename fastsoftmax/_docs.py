@@ -315,6 +315,78 @@ DOCS = {
     >>> float(fs.nll_loss(np.log([[0.5, 0.5], [0.25, 0.75]]), np.array([0, 1])))
     0.4904146265...
     """,
+    "linear_cross_entropy": """Cross-entropy of ``h @ W.T + bias`` without the (N, V) logits.
+
+    The loss of :func:`cross_entropy` on the logits of a linear layer (a
+    language-model head, say), computed in chunks of rows: NumPy's matmul
+    (BLAS) writes one chunk of logits into a reused buffer and the fused
+    kernel reduces it, so peak extra memory is about chunk x V elements.
+
+    Parameters
+    ----------
+    h : array_like, shape (N, D)
+        Hidden states (float32 or float64; the computation runs in their
+        promoted dtype with ``W``).
+    W : array_like, shape (V, D)
+        Output weights, one row per class.
+    target : array_like
+        Class indices (N,) or probabilities (N, V), as for :func:`cross_entropy`.
+    bias : array_like, shape (V,), optional
+    chunk_size : int, optional
+        Rows per chunk; None picks about 32 MB of logits and at least 64 rows
+        per thread.
+    reduction, weight, ignore_index, label_smoothing, z_loss, softcap, return_lse
+        As for :func:`cross_entropy`.
+{_THREADS}
+
+    Returns
+    -------
+    loss : scalar or ndarray
+    lse : ndarray
+        Only with ``return_lse=True``: ``(loss, lse)``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsoftmax as fs
+    >>> h, W = np.eye(2), np.array([[3., 0.], [0., 3.], [0., 0.]])
+    >>> loss = fs.linear_cross_entropy(h, W, np.array([0, 1]))
+    >>> bool(np.isclose(loss, fs.cross_entropy(h @ W.T, np.array([0, 1]))))
+    True
+    """,
+    "linear_cross_entropy_with_grad": """Loss and gradients of ``cross_entropy(h @ W.T + bias, target)``, fused.
+
+    Per chunk of rows: BLAS writes the chunk's logits into one reused
+    buffer, the fused cross-entropy kernel turns them into d loss / d logits
+    in place, and BLAS adds the chunk's contributions to ``dh`` (its rows)
+    and ``dW``; ``dbias`` is summed in float64.  The (N, V) logits never
+    exist: peak extra memory is about 1.25 x chunk x V elements.
+
+    Parameters
+    ----------
+    h, W, target, bias, chunk_size, reduction, weight, ignore_index, label_smoothing, z_loss, softcap, return_lse
+        As for :func:`linear_cross_entropy`.
+    grad_loss : array_like, optional
+        The upstream gradient, as for :func:`cross_entropy_with_grad`.
+{_THREADS}
+
+    Returns
+    -------
+    loss : scalar or ndarray
+    dh : ndarray, shape (N, D)
+    dW : ndarray, shape (V, D)
+    dbias : ndarray, shape (V,), or None without ``bias``
+    lse : ndarray
+        Only with ``return_lse=True``, last.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsoftmax as fs
+    >>> rng = np.random.default_rng(0)
+    >>> h, W = rng.standard_normal((8, 4)), rng.standard_normal((5, 4))
+    >>> loss, dh, dW, dbias = fs.linear_cross_entropy_with_grad(h, W, np.arange(8) % 5)
+    >>> dh.shape, dW.shape, dbias is None
+    ((8, 4), (5, 4), True)
+    """,
 }
 # Not every entry is an f-string (some show literal braces): fill this one in here.
 DOCS = {name: doc.replace("{_THREADS}", _THREADS) for name, doc in DOCS.items()}
