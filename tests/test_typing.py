@@ -1,0 +1,68 @@
+"""The type stubs (fastsoftmax/__init__.pyi, py.typed) describe the API a user calls."""
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import fastsoftmax as fs
+
+mypy_api = pytest.importorskip("mypy.api")
+
+GOOD = """
+import numpy as np
+import fastsoftmax as fs
+
+x = np.zeros((4, 10), np.float32)
+t = np.zeros(4, np.int64)
+p: np.ndarray = fs.softmax(x, axis=-1, out=np.empty_like(x), n_threads=2)
+lp = fs.log_softmax(x, None)
+lse = fs.logsumexp(x, axis=0, keepdims=True)
+loss = fs.cross_entropy(x, t, weight=np.ones(10), label_smoothing=0.1, reduction="sum")
+loss2, lse2 = fs.cross_entropy(x, t, return_lse=True)
+loss3, grad = fs.cross_entropy_with_grad(x, t, grad_out=x)
+loss4, dh, dW, db = fs.linear_cross_entropy_with_grad(x, np.zeros((5, 10)), t)
+n: int = fs.get_num_threads()
+isas: list[str] = fs.available_isas()
+with fs.patched_scipy():
+    pass
+"""
+
+BAD = """
+import numpy as np
+import fastsoftmax as fs
+
+fs.softmax(np.zeros(3), axis="last")
+fs.cross_entropy(np.zeros((2, 3)), np.zeros(2, np.int64), reduction="avg")
+n: str = fs.get_num_threads()
+"""
+
+
+def _mypy(tmp_path, code):
+    path = tmp_path / "user.py"
+    path.write_text(textwrap.dedent(code))
+    args = [str(path), "--python-executable", sys.executable, "--no-incremental",
+            "--cache-dir", str(tmp_path / "cache"), "--follow-imports", "silent",
+            "--ignore-missing-imports"]
+    env = dict(os.environ)
+    package_root = Path(fs.__file__).resolve().parents[1]
+    if "site-packages" not in str(package_root):      # an editable / source checkout
+        os.environ["MYPYPATH"] = str(package_root)
+    try:
+        out, err, status = mypy_api.run(args)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    return out + err, status
+
+
+def test_stubs_accept_real_calls(tmp_path):
+    out, status = _mypy(tmp_path, GOOD)
+    assert status == 0, out
+
+
+def test_stubs_reject_wrong_calls(tmp_path):
+    out, status = _mypy(tmp_path, BAD)
+    assert status == 1, out
+    assert out.count("error:") == 3, out
