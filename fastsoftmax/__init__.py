@@ -32,6 +32,12 @@ else:
     except ImportError as exc:  # a source checkout without the built extension
         if _requested == "c":
             raise
+        _here = _os.path.dirname(__file__)
+        if not any(f.startswith("_core.") and f.endswith((".so", ".pyd"))
+                   for f in _os.listdir(_here)):
+            exc = (f"the extension fastsoftmax._core is not built in {_here}; importing a "
+                   "source checkout? Run `pip install .` and import from another folder, "
+                   "or `pip install -e .`")
         _warnings.warn(
             f"fastsoftmax: compiled extension unavailable ({exc}); using the NumPy reference",
             RuntimeWarning,

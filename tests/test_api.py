@@ -262,3 +262,25 @@ def test_isa_controls():
         fs.set_isa(name)
         assert fs.get_isa() == name
     fs.set_isa(before)
+
+
+def test_source_checkout_without_the_extension_says_so(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(fs.__file__).parent
+    # a copy under another name: an editable install's import hook would otherwise
+    # find the real package before the folder on sys.path
+    dst = tmp_path / "fastsoftmax_checkout"
+    dst.mkdir()
+    for f in src.glob("*.py"):
+        shutil.copy(f, dst)
+    env = {k: v for k, v in os.environ.items() if k != "FASTSOFTMAX_BACKEND"}
+    r = subprocess.run([sys.executable, "-c", "import fastsoftmax_checkout as f; print(f.backend)"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "numpy"
+    assert "is not built in" in r.stderr and "pip install" in r.stderr, r.stderr
