@@ -94,11 +94,16 @@ def check_out(out, shape, dtype, name="out"):
 
 
 def reduced_shape(shape, axis, keepdims):
+    """``shape`` reduced over ``axis``: a normalised int, a tuple of them, or None (all)."""
     if axis is None:
         return (1,) * len(shape) if keepdims else ()
+    if not isinstance(axis, tuple):
+        if keepdims:
+            return shape[:axis] + (1,) + shape[axis + 1:]
+        return shape[:axis] + shape[axis + 1:]
     if keepdims:
-        return shape[:axis] + (1,) + shape[axis + 1:]
-    return shape[:axis] + shape[axis + 1:]
+        return tuple(1 if i in axis else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axis)
 
 
 def check_reduction(reduction):

@@ -46,11 +46,11 @@ _F64 = np.dtype(np.float64)
 
 
 def _prepare(x, axis, name="x"):
-    """(dask array with the class axis last, normalised axis, result dtype)."""
+    """(dask array with the class axis last, normalised axis, compute dtype, result dtype)."""
     x = da.asarray(x)
-    _, _, result = ck.as_real_array(np.empty(0, x.dtype), name)
+    _, compute, result = ck.as_real_array(np.empty(0, x.dtype), name)
     ax = ck.check_axis(axis, x.ndim, allow_none=False)
-    return (x if ax == x.ndim - 1 else da.moveaxis(x, ax, -1)), ax, result
+    return (x if ax == x.ndim - 1 else da.moveaxis(x, ax, -1)), ax, compute, result
 
 
 def _restore(y, ax, ndim):
@@ -91,13 +91,9 @@ def _partial_combine(p, axis, keepdims):
 
 def _partials(x):
     """Dask array of per-row partials (class axis last, kept with length 1)."""
-    return da.reduction(x, _partial_chunk, _partial_aggregate, combine=_partial_combine,
+    return da.reduction(x, _partial_chunk, _partial_combine, combine=_partial_combine,
                         axis=-1, keepdims=True, dtype=np.complex128, concatenate=True,
                         name="fastsoftmax-partials")
-
-
-def _partial_aggregate(p, axis, keepdims):
-    return _partial_combine(p, axis, True)
 
 
 def _row_lse(part):
@@ -131,7 +127,7 @@ def _normalise_block(b, part, log, result):
 def _normalise(x, axis, log):
     name = "log_softmax" if log else "softmax"
     ndim = da.asarray(x).ndim
-    y, ax, result = _prepare(x, axis)
+    y, ax, _, result = _prepare(x, axis)
     if _one_class_chunk(y):
         out = y.map_blocks(getattr(_fs, name), axis=-1, dtype=result, name=f"fastsoftmax-{name}")
     else:
@@ -176,7 +172,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     9.45862974442671
     """
     ndim = da.asarray(x).ndim
-    y, ax, result = _prepare(x, axis)
+    y, ax, _, result = _prepare(x, axis)
     if _one_class_chunk(y) and y.shape[-1] > 0:
         out = y.map_blocks(_fs.logsumexp, axis=-1, keepdims=True, dtype=result,
                            chunks=y.chunks[:-1] + ((1,),), name="fastsoftmax-logsumexp")
@@ -224,6 +220,11 @@ def _total_weight(t, kind, n_classes, weight, ignore_index):
     return parts.sum()
 
 
+def _grad_scale(reduction, total):
+    """The gradient's upstream factor: 1 / total weight for "mean" (0 when that is 0), else 1."""
+    return (1.0 / da.where(total > 0, total, np.inf)) if reduction == "mean" else da.asarray(1.0)
+
+
 def _finish(per_sample, reduction, total, result):
     if reduction == "none":
         return per_sample.astype(result)
@@ -236,19 +237,18 @@ def _finish(per_sample, reduction, total, result):
 def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
         z_loss, softcap):
     ndim = da.asarray(logits).ndim
-    x, ax, result = _prepare(logits, axis, "logits")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    x, ax, compute, result = _prepare(logits, axis, "logits")
+    ck.check_reduction(reduction)
     n_classes = x.shape[-1]
     if n_classes == 0:
         raise ValueError("logits have zero classes along the class axis")
     t, kind = _targets(x, target, ndim, ax)
     o = ck.ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap,
-                      dtype=ck.as_real_array(np.empty(0, x.dtype), "logits")[1])
+                      dtype=compute)
     w = o.weight
     opts = dict(weight=w, ignore_index=o.ignore_index, label_smoothing=o.label_smoothing,
                 z_loss=o.z_loss, softcap=o.softcap)
-    total = _total_weight(t, kind, n_classes, w, ignore_index)
+    total = _total_weight(t, kind, n_classes, w, o.ignore_index)
     if _one_class_chunk(x):
         loss, grad = _ce_blocks(with_grad, x, t, kind, reduction, total, result, opts)
     else:
@@ -274,7 +274,7 @@ def _ce_blocks(with_grad, x, t, kind, reduction, total, result, opts):
                         concatenate=True)
     if not with_grad:
         return loss, None
-    scale = (1.0 / da.where(total > 0, total, np.inf)) if reduction == "mean" else da.asarray(1.0)
+    scale = _grad_scale(reduction, total)
 
     def grad_block(b, tb, c):
         return _fs.cross_entropy_with_grad(b, tb, reduction="sum", grad_loss=float(c),
@@ -296,11 +296,6 @@ def _gather_block(b, tb, block_info=None):
     return np.where(inside[..., None], picked, 0.0)
 
 
-def _target_weights(tb, wvec, ignore):
-    valid = tb != ignore if ignore is not None else np.ones(tb.shape, bool)
-    return np.where(valid, wvec[np.where(valid, tb, 0)], 0.0)
-
-
 def _ce_split(with_grad, x, t, n_classes, reduction, total, result, opts):
     """Class axis split: per-row lse, x[target] and sum_k w_k x_k summed over class chunks."""
     w = opts["weight"]
@@ -312,7 +307,8 @@ def _ce_split(with_grad, x, t, n_classes, reduction, total, result, opts):
     ut = da.map_blocks(_gather_block, x, tt, dtype=_F64,
                        chunks=x.chunks[:-1] + ((1,) * len(x.chunks[-1]),)).sum(axis=-1)
     valid = (t != ignore) if ignore is not None else da.ones(t.shape, bool, chunks=t.chunks)
-    wt = t.map_blocks(_target_weights, wvec, ignore, dtype=_F64)   # weight[t], 0 if ignored
+    # weight[t], 0 where ignored
+    wt = t.map_blocks(lambda tb: ck.target_weights(tb, n_classes, w, ignore)[2], dtype=_F64)
     with np.errstate(invalid="ignore"):
         loss = (1.0 - eps) * wt * (lse - ut)
         if eps > 0:
@@ -324,7 +320,7 @@ def _ce_split(with_grad, x, t, n_classes, reduction, total, result, opts):
     loss = da.where(valid, loss, 0.0)
     if not with_grad:
         return loss, None
-    scale = (1.0 / da.where(total > 0, total, np.inf)) if reduction == "mean" else 1.0
+    scale = _grad_scale(reduction, total)
     big_a = (1.0 - eps) * wt + eps / n_classes * wvec.sum() + 2.0 * z * lse
     factor = da.where(valid, scale, 0.0)
 

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 import fastsoftmax as _fs
+from fastsoftmax import _checks as ck
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
 
@@ -160,12 +161,6 @@ def _arrange(a, axes):
 def _last(ndim, axes):
     """The permutation moving ``axes`` (sorted) last, the others keeping their order."""
     return tuple(i for i in range(ndim) if i not in axes) + axes
-
-
-def _reduced_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if i in axes else d for i, d in enumerate(shape))
-    return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
 def _group_size(shape, axes):
@@ -461,7 +456,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if arr.ndim == 0:
         arr = arr.reshape(1)
     axes = _axes(axis, arr.ndim)
-    kept = _reduced_shape(arr.shape, axes, True)
+    kept = ck.reduced_shape(arr.shape, axes, True)
     if arr.size == 0:
         out = np.full(kept, -np.inf, dt)
         sgn = np.full(out.shape, -1.0, dt)
@@ -473,7 +468,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         arranged, ax, _ = _arrange(arr, axes)
         out = np.asarray(_fs.logsumexp(arranged, axis=ax)).reshape(kept)
         sgn = _sign_without_b(out) if return_sign else None
-    final = _reduced_shape(arr.shape, axes, keepdims)
+    final = ck.reduced_shape(arr.shape, axes, keepdims)
     out = _scalar(out.astype(dt, copy=False).reshape(final))
     if not return_sign:
         return out
