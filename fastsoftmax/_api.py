@@ -48,6 +48,8 @@ def _rows_view(moved):
         return None
     if v.strides[0] % v.itemsize:   # rows not a whole number of elements apart (record fields)
         return None
+    if not v.flags.aligned:         # e.g. a buffer unpickled at an odd address: the kernels
+        return None                 # (and C) need naturally aligned elements
     return v
 
 
@@ -58,8 +60,14 @@ def _as_rows(a, axis, dtype):
         v = _rows_view(moved)
         if v is not None:
             return v
-    c = np.asarray(moved, dtype=dtype, order="C")
+    c = np.array(moved, dtype=dtype, order="C")   # a fresh, aligned copy
     return c.reshape(-1, moved.shape[-1])
+
+
+def _c_aligned(a, dtype):
+    """``a`` as a C-contiguous, aligned array of ``dtype``: itself if it is one, else a copy."""
+    c = np.ascontiguousarray(a, dtype=dtype)
+    return c if c.flags.aligned else c.copy()
 
 
 def _same_view(a, b):
@@ -120,7 +128,7 @@ def _cols_view(a, axis):
         return None
     if v.strides[2] != a.itemsize or v.strides[0] % a.itemsize or v.strides[1] % a.itemsize:
         return None
-    return v
+    return v if v.flags.aligned else None
 
 
 def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
@@ -194,7 +202,8 @@ def _fast_kernel(name, x, axis):
     if type(x) is not np.ndarray or type(axis) is not int:
         return None
     nd = x.ndim
-    if nd == 0 or (axis != -1 and axis != nd - 1) or not x.flags.c_contiguous or x.size == 0:
+    if (nd == 0 or (axis != -1 and axis != nd - 1) or not x.flags.c_contiguous
+            or not x.flags.aligned or x.size == 0):
         return None
     return _SPECIALISED[name].get(x.dtype)
 
@@ -207,7 +216,7 @@ def _fast_out(x, out):
     if out is None:
         return np.empty_like(x)
     if (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
-            and out.flags.c_contiguous and out.flags.writeable
+            and out.flags.c_contiguous and out.flags.writeable and out.flags.aligned
             and (out is x or not np.may_share_memory(out, x))):
         return out
     return False
@@ -289,7 +298,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     n = a.size if ax is None else a.shape[ax]
     rows = ck.prod(shape)
     direct = (out is not None and out.dtype == compute and out.flags.c_contiguous
-              and not np.may_share_memory(out, a))
+              and out.flags.aligned and not np.may_share_memory(out, a))
     res = out.reshape(-1) if direct else np.empty(rows, compute)
     if rows == 0:
         pass
@@ -321,7 +330,7 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
     else None (general path)."""
     k = _fast_kernel("cross_entropy_ex", logits, axis)
     if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
-            or not target.flags.c_contiguous or target.shape != logits.shape[:-1]
+            or not target.flags.c_contiguous or not target.flags.aligned or target.shape != logits.shape[:-1]
             or type(reduction) is not str or reduction not in ck.REDUCTIONS
             or type(ignore_index) is not int or not _I64_MIN < ignore_index < _I64_END):
         return None
@@ -363,8 +372,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         bad = ck.first_bad_target(t, n_classes, o.ignore_index)
         if bad >= 0:
             raise ck.target_error(t, bad, n_classes, o.ignore_index)
-    flat = None if probs else np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
-    w = None if o.weight is None else np.ascontiguousarray(o.weight, dtype=compute)
+    flat = None if probs else _c_aligned(t.reshape(-1), np.int64)
+    w = None if o.weight is None else _c_aligned(o.weight, compute)
     cap = 0.0 if o.softcap is None else o.softcap
     loss = np.empty(ns, np.float64)
     lse = np.empty(ns, np.float64) if return_lse else None

@@ -305,7 +305,7 @@ def grad_loss_factors(grad_loss, reduction, sample_shape):
             f"grad_loss has shape {g.shape}; it must broadcast to the per-sample loss's shape "
             f"{tuple(sample_shape)}"
         ) from None
-    return 1.0, np.ascontiguousarray(b, dtype=np.float64).reshape(-1)
+    return 1.0, np.array(b, dtype=np.float64, order="C").reshape(-1)   # a fresh, aligned copy
 
 
 def finish_loss(loss_rows, reduction, sample_shape, result_dtype, total=None):

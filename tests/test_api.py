@@ -284,3 +284,59 @@ def test_source_checkout_without_the_extension_says_so(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "numpy"
     assert "is not built in" in r.stderr and "pip install" in r.stderr, r.stderr
+
+
+def _unaligned(a):
+    """A copy of ``a`` whose data starts one byte past an aligned address (as a buffer
+    unpickled out of band can): ``flags.aligned`` is False."""
+    a = np.asarray(a)
+    buf = np.zeros(a.nbytes + a.itemsize, np.uint8)
+    u = buf[1:1 + a.nbytes].view(a.dtype).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_unaligned_operands(dtype, axis):
+    """Misaligned inputs, targets, weights and outputs give the aligned results (the kernels
+    see aligned copies: a misaligned load is undefined behaviour in C, found by UBSan)."""
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((6, 40)) * 3).astype(dtype)
+    g = rng.standard_normal((6, 40)).astype(dtype)
+    y = fs.softmax(x, axis=axis)
+    n = x.shape[axis]
+    t = rng.integers(0, n, x.shape[1 - axis % 2])
+    w = rng.random(n) + 0.5
+    gl = rng.random(t.shape)
+    cases = [
+        ("softmax", (x,), {}), ("log_softmax", (x,), {}), ("logsumexp", (x,), {}),
+        ("softmax_backward", (g, y), {}), ("log_softmax_backward", (g, np.log(y)), {}),
+        ("cross_entropy", (x, t), {}), ("cross_entropy", (x, t), {"weight": w}),
+        ("cross_entropy_with_grad", (x, t), {"reduction": "none", "grad_loss": gl}),
+        ("cross_entropy_with_grad", (x, y), {"label_smoothing": 0.1}),
+        ("nll_loss", (np.log(y), t), {}),
+    ]
+    for name, args, kw in cases:
+        f = getattr(fs, name)
+        want = f(*args, axis=axis, **kw)
+        got = f(*[_unaligned(a) for a in args], axis=axis,
+                **{k: _unaligned(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        for a, b in zip(*[r if isinstance(r, tuple) else (r,) for r in (got, want)]):
+            assert_close(a, b, EQUIV[np.dtype(dtype)], atol=1e-30, what=name)
+    for name in ELEMENTWISE:
+        out = _unaligned(np.zeros_like(x))
+        assert getattr(fs, name)(x, axis=axis, out=out) is out
+        assert_close(out, getattr(fs, name)(x, axis=axis), EQUIV[out.dtype], atol=1e-30)
+    out = _unaligned(np.zeros(x.shape[1 - axis % 2], dtype))
+    assert fs.logsumexp(x, axis=axis, out=out) is out
+    assert_close(out, fs.logsumexp(x, axis=axis), EQUIV[out.dtype])
+    # (axis 0: aligned data takes the column kernels, a copy the row kernels: equal to
+    # the contract, not bitwise)
+    buf = _unaligned(x)
+    loss, grad = fs.cross_entropy_with_grad(buf, t, axis=axis, grad_out=buf)
+    want_loss, want_grad = fs.cross_entropy_with_grad(x, t, axis=axis)
+    assert grad is buf
+    assert_close(loss, want_loss, EQUIV[x.dtype])
+    assert_close(grad, want_grad, EQUIV[x.dtype], atol=1e-30)

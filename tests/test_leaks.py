@@ -1,9 +1,12 @@
 """No leaks: many calls of every public function leave RSS and reference counts where they were.
 
 Small inputs: LEAK_CALLS calls each (100,000 by default, 10,000 on the NumPy
-backend; FASTSOFTMAX_LEAK_CALLS changes it), large inputs (a 4 MB array): 1,000 calls each (50 on the NumPy backend).  RSS must grow
-by less than LEAK_MB after a warm-up round, and ``sys.getrefcount`` of every
-input and output must be unchanged.
+backend; FASTSOFTMAX_LEAK_CALLS changes it), large inputs (a 4 MB array): 1,000
+calls each (50 on the NumPy backend).  RSS must grow by less than LEAK_MB after
+a warm-up round, and ``sys.getrefcount`` of every input and output must be
+unchanged.  Under AddressSanitizer (the CI's sanitizer run) RSS says nothing --
+freed memory waits in ASan's quarantine -- so only the reference counts are
+checked, over 2,000 calls.
 """
 import gc
 import os
@@ -16,9 +19,10 @@ import fastsoftmax as fs
 from fastsoftmax import scipy as sps
 
 # The compiled backend is what can leak; the NumPy reference is ~10x slower a call.
+ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 LEAK_CALLS = int(os.environ.get("FASTSOFTMAX_LEAK_CALLS",
-                                "100000" if fs.backend == "c" else "10000"))
-LARGE_CALLS = 1000 if fs.backend == "c" else 50
+                                "2000" if ASAN else "100000" if fs.backend == "c" else "10000"))
+LARGE_CALLS = 1000 if fs.backend == "c" and not ASAN else 50
 LEAK_MB = 4.0
 
 
@@ -92,7 +96,7 @@ def _run(name, rows, cols, calls):
     assert _refcounts(arrays) == before_refs, f"{name}: input reference counts changed"
     if result is not None:   # None: the call raised (None's count is the whole process's)
         assert _refcounts([result]) == result_refs, f"{name}: output reference count changed"
-    assert grown < LEAK_MB, f"{name}: RSS grew {grown:.1f} MB over {calls} calls"
+    assert ASAN or grown < LEAK_MB, f"{name}: RSS grew {grown:.1f} MB over {calls} calls"
 
 
 @pytest.mark.parametrize("name", list(_cases(4, 10)))
