@@ -172,6 +172,10 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             fs_acc_add(&aq, VOP(hsum)(q0));
         }
     }
+    if (m == -INFINITY) {       /* no block max above -inf: -inf and NaN only.  A NaN */
+        for (int64_t i = 0; i < n; i++)           /* makes lse NaN (the sum skipped it) */
+            if (x[i] != x[i]) { m = NAN; break; }
+    }
     double s = fs_acc_value(&as), ls = log(s), lse = m + ls, lmc = (m - c0) + ls;
     double ut = 0.0, wt = 0.0, a_smooth = eps / (double)n, loss, big_a;
     double smooth = need_d ? a_smooth * (e->weight_sum * lmc - fs_acc_value(&ad)) : 0.0;

@@ -197,9 +197,11 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             g[np.arange(n), tc] -= 1.0
             g *= wt[:, None]
         else:
+            # lse - u as (m - u) + log(s): lse itself rounds away the low bits of large logits
             m, ssum = _shift_and_sumexp(u, -1)
-            lse = m[:, 0] + np.log(ssum[:, 0])
-            logp = u - lse[:, None]
+            logs = np.log(ssum)
+            lse = m[:, 0] + logs[:, 0]
+            logp = (u - m) - logs
             if kind == "class":
                 amat = np.broadcast_to(w * (eps / n_classes), u.shape).copy()
                 amat[np.arange(n), tc] += (1.0 - eps) * wt
@@ -208,9 +210,9 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             big_a = _sum(amat, -1)[:, 0]
             if kind == "class":   # no 0 * -inf where a class has no weight
                 ut = u[np.arange(n), tc]
-                loss = (1.0 - eps) * wt * (lse - ut)
+                loss = (1.0 - eps) * wt * ((m[:, 0] - ut) + logs[:, 0])
                 if eps > 0:
-                    loss = loss + eps / n_classes * _sum(w * (lse[:, None] - u), -1)[:, 0]
+                    loss = loss + eps / n_classes * _sum(w * ((m - u) + logs), -1)[:, 0]
             else:                 # torch: -(q * logp).sum(), NaN for q = 0 at logp = -inf
                 loss = -_sum(amat * logp, -1)[:, 0]
             loss = loss + z * lse * lse
