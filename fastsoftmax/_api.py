@@ -64,6 +64,18 @@ def _as_rows(a, axis, dtype):
     return c.reshape(-1, moved.shape[-1])
 
 
+def _as_result(a, result):
+    """The compute-dtype result in the result dtype (float16: overflow to +-inf is the
+    correct rounding, as the reference gives it: no warning)."""
+    with np.errstate(over="ignore"):
+        return a.astype(result, copy=False)
+
+
+def _copy_out(out, res):
+    with np.errstate(over="ignore"):
+        np.copyto(out, res, casting="unsafe")
+
+
 def _c_aligned(a, dtype):
     """``a`` as a C-contiguous, aligned array of ``dtype``: itself if it is one, else a copy."""
     c = np.ascontiguousarray(a, dtype=dtype)
@@ -150,9 +162,9 @@ def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
     res = np.empty(arrays[0].shape, compute)
     cols_kernel(*views, _cols_view(res, axis), nt)
     if out is not None:
-        np.copyto(out, res, casting="unsafe")
+        _copy_out(out, res)
         return out
-    return res.astype(result, copy=False)
+    return _as_result(res, result)
 
 
 def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=None):
@@ -176,9 +188,9 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     kernel(*ops, res.reshape(-1, moved_shape[-1]), nt)
     y = _restore(res, axis, shape)
     if out is not None:
-        np.copyto(out, y, casting="unsafe")
+        _copy_out(out, y)
         return out
-    return y.astype(result, copy=False)
+    return _as_result(y, result)
 
 
 # Kernels specialised per dtype: calling a fused Cython function pays a
@@ -313,9 +325,9 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
             _kernel("logsumexp", compute)(_as_rows(a, ax, compute), res, nt)
     if out is not None:
         if not direct:
-            np.copyto(out, res.reshape(shape), casting="unsafe")
+            _copy_out(out, res.reshape(shape))
         return out
-    r = res.reshape(shape).astype(result, copy=False)
+    r = _as_result(res.reshape(shape), result)
     return r[()] if r.ndim == 0 else r
 
 
@@ -420,12 +432,12 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
                 else:
                     grad = _restore(res, ax, a.shape)
                     if grad_out is not None:
-                        np.copyto(grad_out, grad, casting="unsafe")
+                        _copy_out(grad_out, grad)
                         grad = grad_out
                     else:
-                        grad = grad.astype(result, copy=False)
+                        grad = _as_result(grad, result)
     out = ck.finish_loss(loss, reduction, sample_shape, result, total[0])
-    extra = (lse.reshape(sample_shape).astype(result, copy=False),) if return_lse else ()
+    extra = (_as_result(lse.reshape(sample_shape), result),) if return_lse else ()
     if with_grad:
         return (out, grad) + extra
     return (out,) + extra if return_lse else out

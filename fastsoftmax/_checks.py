@@ -313,13 +313,14 @@ def finish_loss(loss_rows, reduction, sample_shape, result_dtype, total=None):
 
     "mean" divides by ``total`` (the summed weights of the samples not ignored;
     default: the sample count), and is 0.0 when that is 0."""
-    if reduction == "none":
-        return loss_rows.reshape(sample_shape).astype(result_dtype, copy=False)
-    s = float(loss_rows.sum()) if loss_rows.size else 0.0   # pairwise, like np.sum
-    if reduction == "mean":
-        d = loss_rows.size if total is None else total
-        s = s / d if d > 0 else 0.0
-    return result_dtype.type(s)
+    with np.errstate(all="ignore"):      # overflow to inf in the result dtype: no warning
+        if reduction == "none":
+            return loss_rows.reshape(sample_shape).astype(result_dtype, copy=False)
+        s = float(loss_rows.sum()) if loss_rows.size else 0.0   # pairwise, like np.sum
+        if reduction == "mean":
+            d = loss_rows.size if total is None else total
+            s = s / d if d > 0 else 0.0
+        return result_dtype.type(s)
 
 
 def grad_scale(reduction, n_samples):

@@ -25,10 +25,13 @@ def _work(arr, compute):
 
 
 def _finish(result, out, result_dtype):
-    if out is not None:
-        np.copyto(out, result, casting="unsafe")
-        return out
-    return np.asarray(result).astype(result_dtype, copy=False)
+    """The float64 result rounded once to the result dtype (overflow to +-inf is the
+    correct rounding there, as the kernels give it: no warning)."""
+    with np.errstate(over="ignore"):
+        if out is not None:
+            np.copyto(out, result, casting="unsafe")
+            return out
+        return np.asarray(result).astype(result_dtype, copy=False)
 
 
 def _sum(e, axis):
@@ -82,7 +85,7 @@ def _logsumexp(w, axis, keepdims):
     if n == 0:
         return np.full(shape, -np.inf, dtype=w.dtype)
     m, s = _shift_and_sumexp(w, axis)
-    with np.errstate(divide="ignore"):
+    with np.errstate(all="ignore"):
         return (np.log(s) + m).reshape(shape)
 
 
@@ -125,8 +128,10 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
     gw, yw = _work(g, compute), _work(yy, compute)
     if gw.size == 0:
         return _finish(np.empty_like(gw), out, result)
-    dot = _sum(gw * yw, ax)
-    return _finish(yw * (gw - dot), out, result)
+    with np.errstate(all="ignore"):      # inf * 0 is NaN, silently, as in the kernels
+        dot = _sum(gw * yw, ax)
+        r = yw * (gw - dot)
+    return _finish(r, out, result)
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
@@ -228,7 +233,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         g *= factor[:, None]
     g[~valid] = 0.0
     loss_out = ck.finish_loss(np.asarray(loss, np.float64), reduction, sample_shape, result, total)
-    extra = (lse.reshape(sample_shape).astype(result),) if return_lse else ()
+    with np.errstate(over="ignore"):
+        extra = (lse.reshape(sample_shape).astype(result),) if return_lse else ()
     if not with_grad:
         return (loss_out,) + extra if return_lse else loss_out
     moved_shape = tuple(np.delete(np.array(a.shape), ax)) + (n_classes,)
@@ -264,12 +270,17 @@ def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction
     o = ck.ce_options(n_classes, weight, ignore_index, 0.0, 0.0, None)
     valid, tc, wt, total = ck.target_weights(t, n_classes, o.weight, o.ignore_index)
     picked = np.take_along_axis(a, np.expand_dims(tc, ax), axis=ax).squeeze(ax)  # O(samples)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(all="ignore"):
         loss = np.where(valid, -wt * picked.astype(np.float64), 0.0)
     return ck.finish_loss(loss.reshape(-1), reduction, sample_shape, result, total)
 
 
 def _linear_ce(with_grad, h, W, target, bias, chunk_size, reduction, grad_loss, kw):
+    with np.errstate(over="ignore"):   # results rounded to float32 / float16 may overflow
+        return _linear_ce_f64(with_grad, h, W, target, bias, chunk_size, reduction, grad_loss, kw)
+
+
+def _linear_ce_f64(with_grad, h, W, target, bias, chunk_size, reduction, grad_loss, kw):
     from . import _linear
     h, W, b, t, dt, _ = _linear.prepare(h, W, target, bias, chunk_size, reduction)
     h64, W64 = h.astype(np.float64), W.astype(np.float64)

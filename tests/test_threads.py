@@ -114,34 +114,88 @@ def test_long_row_grad_in_place_and_out(dtype):
     assert np.array_equal(out, fs.softmax(x, n_threads=1))
 
 
+def _every_op(x, t, g, seed):
+    """Every public function (and its main variants) on logits x (rows last), as
+    n_threads -> result; in-place calls work on a fresh copy each time."""
+    from fastsoftmax import scipy as sps
+    rng = np.random.default_rng(seed)
+    n, c = x.shape
+    y = fs.softmax(x, n_threads=1)
+    lp = fs.log_softmax(x, n_threads=1)
+    w = rng.random(c) + 0.5
+    tt = t.copy()
+    tt[::5] = -100
+    q = fs.softmax(x[:, ::-1], n_threads=1)
+    h = rng.standard_normal((n, 16)).astype(x.dtype)
+    W = rng.standard_normal((c, 16)).astype(x.dtype)
+    b = rng.random(c).astype(x.dtype)
+    ops = dict(_all_ops(x, t, g))
+    ops.update({
+        "softmax axis 0": lambda k: fs.softmax(x, axis=0, n_threads=k),
+        "log_softmax out": lambda k: fs.log_softmax(x, out=np.empty_like(x), n_threads=k),
+        "softmax in place": lambda k: (lambda z: fs.softmax(z, out=z, n_threads=k))(x.copy()),
+        "logsumexp axis 0 keepdims": lambda k: fs.logsumexp(x, axis=0, keepdims=True,
+                                                            n_threads=k),
+        "softmax_backward axis 0": lambda k: fs.softmax_backward(g, y, axis=0, n_threads=k),
+        "cross_entropy options": lambda k: fs.cross_entropy(
+            x, tt, weight=w, label_smoothing=0.1, z_loss=1e-4, return_lse=True, n_threads=k),
+        "cross_entropy probs": lambda k: fs.cross_entropy(x, q, reduction="none", n_threads=k),
+        "cross_entropy axis 0": lambda k: fs.cross_entropy(x.T, t, axis=0, n_threads=k),
+        "cross_entropy_with_grad grad_out=logits": lambda k: (lambda z: fs.cross_entropy_with_grad(
+            z, tt, grad_out=z, softcap=20.0, n_threads=k))(x.copy()),
+        "cross_entropy_with_grad grad_loss": lambda k: fs.cross_entropy_with_grad(
+            x, t, reduction="none", grad_loss=w[:n] if n <= c else 2.0, n_threads=k),
+        "nll_loss": lambda k: fs.nll_loss(lp, tt, weight=w, n_threads=k),
+        "linear_cross_entropy": lambda k: fs.linear_cross_entropy(
+            h, W, tt, bias=b, chunk_size=max(1, n // 3), n_threads=k),
+        "linear_cross_entropy_with_grad": lambda k: fs.linear_cross_entropy_with_grad(
+            h, W, t, chunk_size=max(1, n // 3), label_smoothing=0.1, n_threads=k),
+    })
+    # scipy's signature has no n_threads: they use fastsoftmax.get_num_threads()
+    ops["scipy.softmax axis None"] = lambda k: sps.softmax(x, axis=None)
+    ops["scipy.logsumexp b"] = lambda k: sps.logsumexp(x, axis=1, b=w, return_sign=True)
+    return ops
+
+
 @compiled
 def test_concurrent_threaded_calls_give_sequential_bytes(dtype):
-    """8 Python threads, each calling every op with n_threads > 1 inside."""
+    """8 Python threads on different shapes at once, each calling every public function
+    with n_threads > 1 inside: the bytes of sequential one-thread calls, and every input
+    byte-identical afterwards."""
     rng = np.random.default_rng(11)
-    cases = []
+    cases, inputs = [], []
     for i, shape in enumerate([(300, 1000), (4, 90000), (2000, 17), (1, 400_000),
                                (64, 5000), (3, 70001), (1000, 130), (9, 33333)]):
         x = (rng.standard_normal(shape) * 3).astype(dtype)
         t = rng.integers(0, shape[1], shape[0])
         g = rng.standard_normal(shape).astype(dtype)
-        ops = _all_ops(x, t, g)
+        ops = _every_op(x, t, g, i)
         cases.append((ops, {k: _bytes(f(1)) for k, f in ops.items()}))
+        inputs += [(a, a.copy()) for a in (x, t, g)]
     errors = []
     barrier = threading.Barrier(len(cases))
 
     def work(ops, want):
-        barrier.wait()
-        for _ in range(3):
-            for k, f in ops.items():
-                if _bytes(f(4)) != want[k]:
-                    errors.append(k)
+        try:
+            barrier.wait()
+            for _ in range(2):
+                for k, f in ops.items():
+                    if _bytes(f(4)) != want[k]:
+                        errors.append(k)
+        except Exception as exc:   # noqa: BLE001 -- reported below
+            errors.append(repr(exc))
 
-    threads = [threading.Thread(target=work, args=c) for c in cases]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    fs.set_num_threads(4)          # the scipy drop-ins' thread count
+    try:
+        threads = [threading.Thread(target=work, args=c) for c in cases]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        fs.set_num_threads(None)
     assert not errors, errors
+    assert all(np.array_equal(a, keep) for a, keep in inputs)
 
 
 @pytest.mark.parametrize("bad,exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
