@@ -640,7 +640,9 @@ static inline void FS_FN(col_sum_widen)(fs_acc *acc, const vec *sv, const vec *c
     }
     for (int64_t j = 0; j < w; j++) {
         fs_acc_add(&acc[j], (double)lane[j]);
-        fs_acc_add(&acc[j], (double)comp[j]);
+        /* an infinite lane sum leaves NaN in its TwoSum error (inf - inf): drop it, or
+         * it turns the column's inf into NaN (found by the fuzz tests) */
+        if (isfinite(lane[j])) fs_acc_add(&acc[j], (double)comp[j]);
     }
 }
 

@@ -392,7 +392,7 @@ def test_fuzz_backward(name, case):
     compare(got, want, ["scaled"],
             f"{name} isa={isa} dtype={dtype} shapes={g.shape},{b.shape} layouts={lg},{lb} "
             f"axis={axis!r} out={out_kind} n_threads={nt!r}",
-            scales=[_backward_scale(name, g, b, axis)])
+            scales=[_backward_scale(name, lay(g, lg), lay(b, lb), axis)])
 
 
 # ---------------------------------------------------------------- cross-entropy, nll_loss
