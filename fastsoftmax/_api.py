@@ -64,18 +64,6 @@ def _as_rows(a, axis, dtype):
     return c.reshape(-1, moved.shape[-1])
 
 
-def _as_result(a, result):
-    """The compute-dtype result in the result dtype (float16: overflow to +-inf is the
-    correct rounding, as the reference gives it: no warning)."""
-    with np.errstate(over="ignore"):
-        return a.astype(result, copy=False)
-
-
-def _copy_out(out, res):
-    with np.errstate(over="ignore"):
-        np.copyto(out, res, casting="unsafe")
-
-
 def _c_aligned(a, dtype):
     """``a`` as a C-contiguous, aligned array of ``dtype``: itself if it is one, else a copy."""
     c = np.ascontiguousarray(a, dtype=dtype)
@@ -161,10 +149,7 @@ def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
             return out
     res = np.empty(arrays[0].shape, compute)
     cols_kernel(*views, _cols_view(res, axis), nt)
-    if out is not None:
-        _copy_out(out, res)
-        return out
-    return _as_result(res, result)
+    return ck.finish_array(res, out, result)
 
 
 def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=None):
@@ -186,11 +171,7 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     moved_shape = _moved(arrays[0], axis).shape
     res = np.empty(moved_shape, compute)
     kernel(*ops, res.reshape(-1, moved_shape[-1]), nt)
-    y = _restore(res, axis, shape)
-    if out is not None:
-        _copy_out(out, y)
-        return out
-    return _as_result(y, result)
+    return ck.finish_array(_restore(res, axis, shape), out, result)
 
 
 # Kernels specialised per dtype: calling a fused Cython function pays a
@@ -323,12 +304,10 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
             _kernel("logsumexp_cols", compute)(v, res, nt)
         else:
             _kernel("logsumexp", compute)(_as_rows(a, ax, compute), res, nt)
-    if out is not None:
-        if not direct:
-            _copy_out(out, res.reshape(shape))
+    if direct:
         return out
-    r = _as_result(res.reshape(shape), result)
-    return r[()] if r.ndim == 0 else r
+    r = ck.finish_array(res.reshape(shape), out, result)
+    return r[()] if (out is None and r.ndim == 0) else r
 
 
 _INT64 = np.dtype(np.int64)
@@ -430,14 +409,9 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
                 if res is None:
                     grad = grad_out
                 else:
-                    grad = _restore(res, ax, a.shape)
-                    if grad_out is not None:
-                        _copy_out(grad_out, grad)
-                        grad = grad_out
-                    else:
-                        grad = _as_result(grad, result)
+                    grad = ck.finish_array(_restore(res, ax, a.shape), grad_out, result)
     out = ck.finish_loss(loss, reduction, sample_shape, result, total[0])
-    extra = (_as_result(lse.reshape(sample_shape), result),) if return_lse else ()
+    extra = (ck.finish_array(lse.reshape(sample_shape), None, result),) if return_lse else ()
     if with_grad:
         return (out, grad) + extra
     return (out,) + extra if return_lse else out

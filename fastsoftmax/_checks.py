@@ -93,6 +93,17 @@ def check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name} is read-only")
 
 
+def finish_array(result, out, result_dtype):
+    """A result rounded once to the result dtype: copied into ``out`` (returned), else
+    cast.  Overflow to +-inf is the correct rounding there (float64 -> float32, float32 ->
+    float16), the same on both backends: no warning."""
+    with np.errstate(over="ignore"):
+        if out is not None:
+            np.copyto(out, result, casting="unsafe")
+            return out
+        return np.asarray(result).astype(result_dtype, copy=False)
+
+
 def reduced_shape(shape, axis, keepdims):
     """``shape`` reduced over ``axis``: a normalised int, a tuple of them, or None (all)."""
     if axis is None:

@@ -11,6 +11,8 @@ import numpy as np
 from . import _checks as ck
 from ._docs import attach
 
+_finish = ck.finish_array
+
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_backward",
     "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
@@ -22,16 +24,6 @@ def _work(arr, compute):
     """float64 working copy (long double stays long double)."""
     wdt = compute if compute.itemsize > 8 else np.dtype(np.float64)
     return np.asarray(arr, dtype=wdt)
-
-
-def _finish(result, out, result_dtype):
-    """The float64 result rounded once to the result dtype (overflow to +-inf is the
-    correct rounding there, as the kernels give it: no warning)."""
-    with np.errstate(over="ignore"):
-        if out is not None:
-            np.copyto(out, result, casting="unsafe")
-            return out
-        return np.asarray(result).astype(result_dtype, copy=False)
 
 
 def _sum(e, axis):
@@ -233,8 +225,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         g *= factor[:, None]
     g[~valid] = 0.0
     loss_out = ck.finish_loss(np.asarray(loss, np.float64), reduction, sample_shape, result, total)
-    with np.errstate(over="ignore"):
-        extra = (lse.reshape(sample_shape).astype(result),) if return_lse else ()
+    extra = (_finish(lse.reshape(sample_shape), None, result),) if return_lse else ()
     if not with_grad:
         return (loss_out,) + extra if return_lse else loss_out
     moved_shape = tuple(np.delete(np.array(a.shape), ax)) + (n_classes,)
