@@ -37,6 +37,7 @@
  *     portable body, which implements scipy's rules; NaN among finite values
  *     makes the sum NaN, and the row is then filled with NaN.
  */
+#include <float.h>
 #include <math.h>
 
 #define FS_ISA FS_FALLBACK
@@ -238,9 +239,26 @@ static double FS_FN(chunk_dot)(const FS_T *a, const FS_T *b, int64_t n) {
     return FS_FN(vdot)(a, b, n);
 }
 
+/* Whether a backward op's row sum holds as a finite FS_T.  Where it does not
+ * (inf, NaN, or past the float max), the write is done elementwise in double,
+ * as the reference does: exp(logp) that underflows in FS_T but not in double
+ * times an infinite sum is -inf there, not 0 * inf = NaN (found by the fuzz
+ * tests), and a sum past FLT_MAX is not rounded to inf before it is scaled. */
+static inline int FS_FN(sum_fits)(double p0) {
+    return fabs(p0) <= (sizeof(FS_T) == sizeof(float) ? (double)FLT_MAX : DBL_MAX);
+}
+
+static inline FS_T FS_FN(backward_entry)(int softmax, FS_T a, FS_T b, double p0) {
+    return softmax ? (FS_T)((double)b * ((double)a - p0)) : (FS_T)((double)a - exp((double)b) * p0);
+}
+
 static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b, FS_T *y,
                                int64_t n, double p0, double p1) {
     int64_t i = 0;
+    if ((kind == FS_W_SOFTMAX_BW || kind == FS_W_LOG_SOFTMAX_BW) && !FS_FN(sum_fits)(p0)) {
+        for (; i < n; i++) y[i] = FS_FN(backward_entry)(kind == FS_W_SOFTMAX_BW, a[i], b[i], p0);
+        return;
+    }
     switch (kind) {
     case FS_W_SOFTMAX:
         FS_FN(vwrite_exp_scaled)(a, y, n, (FS_T)p0, (FS_T)p1);
@@ -668,6 +686,15 @@ static int FS_FN(cols_backward)(int kind, const FS_T *x, int64_t xm, const FS_T 
             }
         FS_FN(col_sum_widen)(acc, sv, cv, nv, w);
     }
+    int fits = 1;
+    for (int64_t j = 0; j < w; j++) fits &= FS_FN(sum_fits)(fs_acc_value(&acc[j]));
+    if (!fits) {        /* a tile with an infinite or overflowing column sum: see sum_fits */
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < w; j++)
+                y[i * ym + j] = FS_FN(backward_entry)(kind == FS_C_SOFTMAX_BW, x[i * xm + j],
+                                                      b[i * bm + j], fs_acc_value(&acc[j]));
+        return FS_OK;
+    }
     for (int64_t j = w; j < FS_COL_W; j++) lane[j] = 0;
     for (int64_t j = 0; j < w; j++) {
         FS_T sj = (FS_T)fs_acc_value(&acc[j]);
@@ -743,6 +770,7 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
         case FS_C_CE_GRAD: {     /* the target logit is read before the gradient (maybe x) is written */
             double xt = (double)x[ce->target[j] * xm + j];
             ce->loss[j] = (mj - xt) + log(s);
+            if (ce->lse) ce->lse[j] = mj + log(s);
             double sc = ce->rs ? ce->scale * ce->rs[j] : ce->scale;
             lane[j] = (FS_T)(sc / s);
             fix[j] = (exp(xt - mj) / s - 1.0) * sc;

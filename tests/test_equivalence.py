@@ -94,6 +94,35 @@ def test_cross_entropy(isa, dtype, reduction, shape, axis):
 
 
 @pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward"])
+@pytest.mark.parametrize("n", [7, 100, 70_000])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_backward_sum_infinite_or_past_the_float_max(isa, dtype, name, n, axis):
+    """A gradient sum that is inf or past the dtype's max.  The SIMD kernels computed
+    exp(logp) in the data type, where exp(-745) is 0 in float32, and 0 * inf = NaN where
+    the reference (in float64) has -inf (found by the fuzz tests); and a float32 sum
+    past FLT_MAX was rounded to inf before it was scaled.  Rows short, long, and long
+    enough to be split between threads; and columns."""
+    big = np.finfo(dtype).max
+    lp = np.array([-745.0, -200.0, -120.0, -103.0, -50.0, -1.0, 0.0, -np.inf], dtype)
+    rows = []
+    for fill in (np.inf, -np.inf, big):
+        g = np.zeros(n, dtype)
+        g[n // 2], g[-1] = fill, (fill if fill == big else 0)
+        rows.append(g)
+    g = np.stack(rows)
+    if name == "softmax_backward":
+        b = np.resize(np.array([0.0, 0.25, 1e-30, 1.0, 0.5], dtype), g.shape)
+    else:
+        b = np.resize(lp, g.shape)
+    if axis == 0:
+        g, b = np.ascontiguousarray(g.T), np.ascontiguousarray(b.T)
+    for nt in (1, 2):
+        got = getattr(fs, name)(g, b, axis=axis, n_threads=nt)
+        want = getattr(ref, name)(g, b, axis=axis)
+        assert_close(got, want, EQUIV[dtype], atol=1e-30, what=f"{name} n={n} axis={axis} nt={nt}")
+
+
+@pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward"])
 def test_backward_columns_with_an_infinite_grad(isa, dtype, name):
     """A column whose sum is inf: the column kernels' TwoSum error of an infinite lane is
     NaN and made the whole column NaN where the reference has -inf (found by the fuzz
