@@ -113,9 +113,13 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
                               double factor, FS_T *grad) {
     const FS_T *w = (const FS_T *)e->weight;
     double cap = e->softcap, eps = e->smoothing, z = e->z_loss;
-    int need_d = eps > 0;
+    /* probabilities: a = w ((1 - eps) q + eps / C) is summed as one weight, so a
+     * class with a > 0 at u = -inf gives +inf, and 0 * -inf (NaN, as torch) only
+     * where a = 0; class targets: the smoothing sum separately */
+    int need_d = eps > 0 && !q;
     vec vone = VOP(set1)(1), vzero = VOP(set1)(0);
     vec vinv = VOP(set1)((FS_T)(cap > 0 ? 1.0 / cap : 0.0)), vcap = VOP(set1)((FS_T)cap);
+    vec v1me = VOP(set1)((FS_T)(1.0 - eps)), vasm = VOP(set1)((FS_T)(eps / (double)n));
 #ifndef FS_CE_PORTABLE
     FS_T fs_ce_ones[VL];
     for (int k = 0; k < VL; k++) fs_ce_ones[k] = 1;
@@ -160,7 +164,8 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             vec du = VOP(sub)(u, vc0);
             if (need_d) d0 = VOP(fma)(wv, du, d0);
             if (q) {
-                vec wq = VOP(mul)(wv, k == VL ? FS_CE_LOAD(q + b + i) : FS_CE_LOADP(q + b + i, k, 0));
+                vec qv = k == VL ? FS_CE_LOAD(q + b + i) : FS_CE_LOADP(q + b + i, k, 0);
+                vec wq = VOP(mul)(wv, VOP(fma)(qv, v1me, vasm));
                 dq0 = VOP(fma)(wq, du, dq0);
                 q0 = VOP(add)(q0, wq);
             }
@@ -177,17 +182,23 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             if (x[i] != x[i]) { m = NAN; break; }
     }
     double s = fs_acc_value(&as), ls = log(s), lse = m + ls, lmc = (m - c0) + ls;
+    if (m == INFINITY) {        /* exp(inf - inf) made s NaN; lse is +inf, as logsumexp's, */
+        lse = INFINITY;         /* unless the row has a NaN (which the block max skips) */
+        for (int64_t i = 0; i < n; i++)
+            if (x[i] != x[i]) { lse = NAN; break; }
+    }
     double ut = 0.0, wt = 0.0, a_smooth = eps / (double)n, loss, big_a;
     double smooth = need_d ? a_smooth * (e->weight_sum * lmc - fs_acc_value(&ad)) : 0.0;
     if (t >= 0) {
         ut = cap > 0 ? cap * tanh(xt / cap) : xt;
         wt = w ? (double)w[t] : 1.0;
         big_a = (1.0 - eps) * wt + a_smooth * e->weight_sum;
-        loss = (1.0 - eps) * wt * ((m - ut) + ls) + smooth;
+        /* a +inf max: lse - u_t by the rule of the plain kernels (inf, or NaN at u_t = inf) */
+        double lmu = m == INFINITY ? lse - ut : (m - ut) + ls;
+        loss = (1.0 - eps) * wt * lmu + smooth;
     } else {
-        double qsum = fs_acc_value(&aq);
-        big_a = (1.0 - eps) * qsum + a_smooth * e->weight_sum;
-        loss = (1.0 - eps) * (qsum * lmc - fs_acc_value(&adq)) + smooth;
+        big_a = fs_acc_value(&aq);           /* sum of a, smoothing included */
+        loss = big_a * lmc - fs_acc_value(&adq);
     }
     if (z != 0.0) loss += z * lse * lse;
     *loss_out = loss;

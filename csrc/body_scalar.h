@@ -243,6 +243,11 @@ FS_UNUSED static void FS_FN(chunk_write)(int kind, const FS_T *a, const FS_T *b,
         for (int64_t i = 0; i < n; i++) buf[i] = x[i * xm + j];                           \
         if (b)                                                                            \
             for (int64_t i = 0; i < n; i++) bbuf[i] = b[i * ce->bm + j];                  \
+        if ((kind == FS_C_CE || kind == FS_C_CE_GRAD) && ce->lse) {                       \
+            T lse_j;                                                                      \
+            logsumexp_rows(buf, 0, &lse_j, 1, n);                                         \
+            ce->lse[j] = (double)lse_j;                                                   \
+        }                                                                                 \
         switch (kind) {                                                                   \
         case FS_C_SOFTMAX_BW: softmax_bw_rows(buf, 0, bbuf, 0, buf, 0, 1, n); break;      \
         case FS_C_LOG_SOFTMAX_BW: log_softmax_bw_rows(buf, 0, bbuf, 0, buf, 0, 1, n); break; \

@@ -269,7 +269,7 @@ typedef struct {
     int64_t yo, ym;
     FS_T *red;
     const int64_t *target;
-    double *loss, scale;
+    double *loss, *lse, scale;
     const double *rs;  /* cross-entropy: per-sample gradient factor, or NULL */
     const FS_T *b;     /* backward ops: y or logp */
     int64_t bo, bm;
@@ -284,7 +284,8 @@ static void FS_D(fs_cols_task)(void *ctx, int64_t begin, int64_t end) {
         int64_t w = j->inner - j0 < j->tile ? j->inner - j0 : j->tile;
         int64_t at = o * j->inner + j0;
         fs_cols_extra ce = {.target = j->target ? j->target + at : NULL,
-                            .loss = j->loss ? j->loss + at : NULL, .scale = j->scale,
+                            .loss = j->loss ? j->loss + at : NULL,
+                            .lse = j->lse ? j->lse + at : NULL, .scale = j->scale,
                             .rs = j->rs ? j->rs + at : NULL,
                             .b = j->b ? j->b + o * j->bo + j0 : NULL, .bo = j->bo, .bm = j->bm};
         int rc = j->tab->FS_TAB(cols)(j->kind, j->x + o * j->xo + j0, j->xm,
@@ -316,7 +317,7 @@ static int FS_D(fs_run_cols)(int kind, const FS_T *x, int64_t xo, int64_t xm, FS
     j.tab = fs_table();
     j.kind = kind;
     j.x = x, j.xo = xo, j.xm = xm, j.y = y, j.yo = yo, j.ym = ym, j.red = red;
-    if (is_ce) j.target = ce->target, j.loss = ce->loss, j.scale = ce->scale, j.rs = ce->rs;
+    if (is_ce) j.target = ce->target, j.loss = ce->loss, j.lse = ce->lse, j.scale = ce->scale, j.rs = ce->rs;
     if (kind == FS_C_SOFTMAX_BW || kind == FS_C_LOG_SOFTMAX_BW) {
         if (!ce || !ce->b) return FS_EINVAL;
         j.b = (const FS_T *)ce->b, j.bo = ce->bo, j.bm = ce->bm;
@@ -448,18 +449,15 @@ int64_t FS_D(fs_cross_entropy_ex_cols)(const FS_T *x, int64_t xo, int64_t xm,
         for (int64_t i = 0; i < ns && !any_ignored; i++) any_ignored = o->target[i] == o->ignore_index;
     /* ignored samples run as class 0 and are cleared afterwards */
     int64_t *tcopy = any_ignored ? malloc((size_t)ns * sizeof(int64_t)) : NULL;
-    double *xt = o->lse ? malloc((size_t)ns * sizeof(double)) : NULL;
     int failed = 0;
     double *rs = grad ? FS_D(fs_row_factors)(o, ns, &failed) : NULL;
     int rc = FS_OK;
-    if ((any_ignored && !tcopy) || (o->lse && !xt) || failed) rc = FS_ENOMEM;
+    if ((any_ignored && !tcopy) || failed) rc = FS_ENOMEM;
     if (rc == FS_OK) {
-        for (int64_t i = 0; i < ns; i++) {
-            int ign = any_ignored && o->target[i] == o->ignore_index;
-            if (tcopy) tcopy[i] = ign ? 0 : o->target[i];
-            if (xt) xt[i] = ign ? 0.0 : (double)x[(i / inner) * xo + o->target[i] * xm + i % inner];
-        }
-        fs_cols_extra ce = {.target = tcopy ? tcopy : o->target, .loss = loss,
+        if (tcopy)
+            for (int64_t i = 0; i < ns; i++)
+                tcopy[i] = o->target[i] == o->ignore_index ? 0 : o->target[i];
+        fs_cols_extra ce = {.target = tcopy ? tcopy : o->target, .loss = loss, .lse = o->lse,
                             .scale = scale, .rs = rs};
         rc = FS_D(fs_run_cols)(grad ? FS_C_CE_GRAD : FS_C_CE, x, xo, xm, grad, go, gm, NULL, &ce,
                                n_outer, n, inner, n_threads);
@@ -474,11 +472,9 @@ int64_t FS_D(fs_cross_entropy_ex_cols)(const FS_T *x, int64_t xo, int64_t xm,
                     for (int64_t c = 0; c < n; c++) grad[(i / inner) * go + c * gm + i % inner] = 0;
                 continue;
             }
-            if (o->lse) o->lse[i] = loss[i] + xt[i];
             if (w) loss[i] *= (double)w[t];
         }
     free(tcopy);
-    free(xt);
     free(rs);
     return rc == FS_OK ? FS_TARGETS_OK : rc;
 }
@@ -568,6 +564,14 @@ static int64_t FS_D(fs_first_bad_probs)(const FS_T *p, int64_t ps, int64_t n_row
     return FS_TARGETS_OK;
 }
 
+/* Whether n_rows rows of n_cols elements at x (rows xs apart) and at y share memory. */
+static int FS_D(fs_rows_overlap)(const FS_T *x, int64_t xs, const FS_T *y, int64_t ys,
+                                 int64_t n_rows, int64_t n_cols) {
+    const FS_T *xl = xs < 0 ? x + (n_rows - 1) * xs : x, *xh = (xs < 0 ? x : x + (n_rows - 1) * xs) + n_cols;
+    const FS_T *yl = ys < 0 ? y + (n_rows - 1) * ys : y, *yh = (ys < 0 ? y : y + (n_rows - 1) * ys) + n_cols;
+    return (uintptr_t)xl < (uintptr_t)yh && (uintptr_t)yl < (uintptr_t)xh;
+}
+
 int64_t FS_D(fs_cross_entropy_ex)(const FS_T *x, int64_t xs, const fs_ce_options *o, double *loss,
                                   FS_T *grad, int64_t gs, int64_t n_rows, int64_t n_cols,
                                   int n_threads) {
@@ -589,18 +593,24 @@ int64_t FS_D(fs_cross_entropy_ex)(const FS_T *x, int64_t xs, const fs_ce_options
     j.has_ignore = o->target && o->ignore_index != FS_NO_IGNORE;
     j.ignore = o->ignore_index;
     fs_ce_ext e = {o->probs, o->probs_stride, w, wsum, o->label_smoothing, o->z_loss, o->softcap};
-    if (fs_ce_is_ext(o)) {     /* the general kernel: weights, lse and all */
+    /* the general kernel: the options; and lse with a gradient written over the
+     * logits (the plain kernels' lse needs them afterwards, see below) */
+    if (fs_ce_is_ext(o) || (o->lse && grad && FS_D(fs_rows_overlap)(x, xs, grad, gs, n_rows, n_cols))) {
         j.ext = &e, j.lse = o->lse, j.rs = o->grad_rows;
         int rc = FS_D(fs_run)(&j, n_rows, n_threads);
         return rc == FS_OK ? FS_TARGETS_OK : rc;
     }
-    /* the plain kernels: weights as per-row factors, lse = loss + x[target] */
+    /* the plain kernels: weights as per-row factors; lse = loss + x[t], whose
+     * rounding (of m - x[t], and the loss's own error, absolute ~eps |loss|)
+     * stays below 4e-15 of max(1, |lse|) in float64 while |loss| <= 8 max(1, |lse|).
+     * Other rows -- x[t] far below the max (8e-13 off at x[t] ~ -2e4 with
+     * loss + x[t]), non-finite values (inf - inf) -- take logsumexp again. */
     int failed = 0;
     double *rs = grad ? FS_D(fs_row_factors)(o, n_rows, &failed) : NULL;
     double *xt = o->lse ? malloc((size_t)n_rows * sizeof(double)) : NULL;
     int rc = (failed || (o->lse && !xt)) ? FS_ENOMEM : FS_OK;
     if (rc == FS_OK) {
-        if (xt)   /* read before the gradient (maybe x) is written */
+        if (xt)
             for (int64_t r = 0; r < n_rows; r++)
                 xt[r] = FS_D(fs_ignored)(&j, r) ? 0.0 : (double)x[r * xs + o->target[r]];
         j.rs = rs;
@@ -612,7 +622,15 @@ int64_t FS_D(fs_cross_entropy_ex)(const FS_T *x, int64_t xs, const fs_ce_options
                 if (xt) o->lse[r] = 0.0;
                 continue;
             }
-            if (xt) o->lse[r] = loss[r] + xt[r];
+            if (xt) {
+                double l = loss[r] + xt[r];
+                if (!(fabs(loss[r]) <= 8.0 * fmax(1.0, fabs(l)))) {   /* NaN included */
+                    FS_T v;
+                    j.tab->FS_TAB(logsumexp)(x + r * xs, xs, &v, 1, n_cols);
+                    l = (double)v;
+                }
+                o->lse[r] = l;
+            }
             if (w) loss[r] *= (double)w[o->target[r]];
         }
     free(rs);

@@ -45,6 +45,7 @@ enum { FS_C_SOFTMAX, FS_C_LOG_SOFTMAX, FS_C_LOGSUMEXP, FS_C_CE, FS_C_CE_GRAD,
 typedef struct {
     const int64_t *target;
     double *loss;
+    double *lse;        /* cross-entropy: per-column logsumexp, or NULL */
     double scale;
     const double *rs;   /* per-column gradient factor (times scale), or NULL */
     const void *b;

@@ -159,6 +159,11 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         z_loss, softcap, return_lse, grad_loss, grad_out):
     a, compute, result, ax, sample_shape, kind, t, o = _ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
+    # the order of the checks is the compiled API's: grad_loss, grad_out, then the
+    # targets (which its kernels check while they compute)
+    scale, rows = ck.grad_loss_factors(grad_loss, reduction, sample_shape) if with_grad else (1.0, None)
+    if grad_out is not None:
+        ck.check_out(grad_out, a.shape, result, name="grad_out")
     n_classes = a.shape[ax]
     w = None if o.weight is None else o.weight.astype(compute).astype(np.float64)
     if kind == "class":
@@ -168,9 +173,6 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         bad = ck.first_bad_probs(t, ax)
         if bad >= 0:
             raise ck.probs_error(t, bad, ax)
-    scale, rows = ck.grad_loss_factors(grad_loss, reduction, sample_shape) if with_grad else (1.0, None)
-    if grad_out is not None:
-        ck.check_out(grad_out, a.shape, result, name="grad_out")
 
     x = np.moveaxis(_work(a, compute), ax, -1).reshape(-1, n_classes)
     n = x.shape[0]
@@ -187,7 +189,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             m, ssum = _shift_and_sumexp(u, -1)
             ut = u[np.arange(n), tc]
             per = (m[:, 0] - ut) + np.log(ssum[:, 0])
-            lse = per + ut
+            lse = m[:, 0] + np.log(ssum[:, 0])     # not per + ut: inf - inf at a non-finite ut
             loss = wt * per
             p = _softmax(u, -1)
             g = p.copy()
