@@ -504,3 +504,24 @@ def test_every_small_row_of_non_finite_logits(isa, dtype, opts, axis):
                 u = xa if "softcap" not in opts else opts["softcap"] * np.tanh(xa / opts["softcap"])
                 assert_close(got[-1], fs.logsumexp(u, axis=axis), EQUIV[np.dtype(dtype)],
                              scale=1.0, what=f"lse vs logsumexp {what}")
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_lse_exact_with_the_target_far_below_the_max(isa, dtype, axis):
+    """lse was loss + x[t]: with x[t] ~ -2e4 the rounding of max - x[t] left 8e-13 in
+    float64 (contract 5e-14); also with the gradient written over the logits."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 50)).astype(dtype)
+    x[:, 7] = x[:, 7] * 1000 - 20000
+    x[::5, 7] = rng.standard_normal(60)           # some rows where loss + x[t] is fine
+    t = np.full(300, 7)
+    want = fs.logsumexp(x.astype(np.float64), axis=-1)
+    xa = x if axis == -1 else x.T.copy()
+    for opts in ({}, dict(weight=np.linspace(0.5, 2, 50))):
+        _, lse = fs.cross_entropy(xa, t, axis=axis, return_lse=True, reduction="none", **opts)
+        z = xa.copy()
+        _, _, lse2 = fs.cross_entropy_with_grad(z, t, axis=axis, return_lse=True, grad_out=z,
+                                                reduction="none", **opts)
+        for got in (lse, lse2):
+            assert_close(got, want, EQUIV[np.dtype(dtype)] / 4, scale=np.maximum(1, np.abs(want)),
+                         what=f"axis={axis} {opts}")

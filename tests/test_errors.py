@@ -136,6 +136,19 @@ def test_grad_out_errors(impl):
 
 
 @IMPLS
+@pytest.mark.parametrize("target", [np.array([0, 1, 9]), np.array([[0.5, 0.5, 0, 0]] * 2 + [[-1, 2, 0, 0]])],
+                         ids=["class", "probs"])
+def test_several_errors_report_the_same_first(impl, target):
+    """A bad grad_out and a bad target at once: grad_loss, grad_out, then the targets, on
+    both backends (they differed: found by the fuzz tests)."""
+    with pytest.raises(TypeError, match="grad_out has dtype"):
+        impl.cross_entropy_with_grad(X, target, grad_out=np.empty((3, 4), np.float32))
+    with pytest.raises(ValueError, match="grad_loss"):
+        impl.cross_entropy_with_grad(X, target, reduction="none", grad_loss=np.ones(5),
+                                     grad_out=np.empty((3, 4), np.float32))
+
+
+@IMPLS
 def test_bad_target_leaves_in_place_logits_untouched(impl):
     z = X.copy()
     with pytest.raises(ValueError):
