@@ -177,16 +177,14 @@ static void FS_FN(ce_ext_row)(const FS_T *x, int64_t n, int64_t t, const FS_T *q
             fs_acc_add(&aq, VOP(hsum)(q0));
         }
     }
-    if (m == -INFINITY) {       /* no block max above -inf: -inf and NaN only.  A NaN */
-        for (int64_t i = 0; i < n; i++)           /* makes lse NaN (the sum skipped it) */
-            if (x[i] != x[i]) { m = NAN; break; }
-    }
-    double s = fs_acc_value(&as), ls = log(s), lse = m + ls, lmc = (m - c0) + ls;
-    if (m == INFINITY) {        /* exp(inf - inf) made s NaN; lse is +inf, as logsumexp's, */
-        lse = INFINITY;         /* unless the row has a NaN (which the block max skips) */
+    /* The block max skips NaN: a row whose max is not finite (-inf and NaN only, or
+     * a +inf) is scanned for a NaN, which makes m (lse, loss) NaN.  Else a +inf max
+     * has lse +inf, as logsumexp (its sum is exp(inf - inf) = NaN). */
+    if (!isfinite(m))
         for (int64_t i = 0; i < n; i++)
-            if (x[i] != x[i]) { lse = NAN; break; }
-    }
+            if (x[i] != x[i]) { m = NAN; break; }
+    double s = fs_acc_value(&as), ls = log(s), lse = m == INFINITY ? m : m + ls;
+    double lmc = (m - c0) + ls;
     double ut = 0.0, wt = 0.0, a_smooth = eps / (double)n, loss, big_a;
     double smooth = need_d ? a_smooth * (e->weight_sum * lmc - fs_acc_value(&ad)) : 0.0;
     if (t >= 0) {

@@ -686,20 +686,22 @@ static int FS_FN(cols_backward)(int kind, const FS_T *x, int64_t xm, const FS_T 
             }
         FS_FN(col_sum_widen)(acc, sv, cv, nv, w);
     }
+    double sum[FS_COL_W];
     int fits = 1;
-    for (int64_t j = 0; j < w; j++) fits &= FS_FN(sum_fits)(fs_acc_value(&acc[j]));
+    for (int64_t j = 0; j < w; j++) {
+        sum[j] = fs_acc_value(&acc[j]);
+        fits &= FS_FN(sum_fits)(sum[j]);
+    }
     if (!fits) {        /* a tile with an infinite or overflowing column sum: see sum_fits */
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < w; j++)
                 y[i * ym + j] = FS_FN(backward_entry)(kind == FS_C_SOFTMAX_BW, x[i * xm + j],
-                                                      b[i * bm + j], fs_acc_value(&acc[j]));
+                                                      b[i * bm + j], sum[j]);
         return FS_OK;
     }
     for (int64_t j = w; j < FS_COL_W; j++) lane[j] = 0;
-    for (int64_t j = 0; j < w; j++) {
-        FS_T sj = (FS_T)fs_acc_value(&acc[j]);
-        lane[j] = kind == FS_C_SOFTMAX_BW ? sj : -sj;
-    }
+    for (int64_t j = 0; j < w; j++)
+        lane[j] = (FS_T)(kind == FS_C_SOFTMAX_BW ? sum[j] : -sum[j]);
     vec dv[FS_COL_VECS];
     for (int v = 0; v < nv; v++) dv[v] = VOP(load)(lane + v * VL);
     for (int64_t i = 0; i < n; i++)
@@ -769,8 +771,9 @@ static int FS_FN(cols_tile)(int kind, const FS_T *x, int64_t xm, FS_T *y, int64_
         case FS_C_CE:
         case FS_C_CE_GRAD: {     /* the target logit is read before the gradient (maybe x) is written */
             double xt = (double)x[ce->target[j] * xm + j];
-            ce->loss[j] = (mj - xt) + log(s);
-            if (ce->lse) ce->lse[j] = mj + log(s);
+            double ls = log(s);
+            ce->loss[j] = (mj - xt) + ls;
+            if (ce->lse) ce->lse[j] = mj + ls;
             double sc = ce->rs ? ce->scale * ce->rs[j] : ce->scale;
             lane[j] = (FS_T)(sc / s);
             fix[j] = (exp(xt - mj) / s - 1.0) * sc;

@@ -188,8 +188,9 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             # scipy's semantics for non-finite rows, as the plain kernels
             m, ssum = _shift_and_sumexp(u, -1)
             ut = u[np.arange(n), tc]
-            per = (m[:, 0] - ut) + np.log(ssum[:, 0])
-            lse = m[:, 0] + np.log(ssum[:, 0])     # not per + ut: inf - inf at a non-finite ut
+            logs = np.log(ssum[:, 0])
+            per = (m[:, 0] - ut) + logs
+            lse = m[:, 0] + logs     # not per + ut: inf - inf at a non-finite ut
             loss = wt * per
             p = _softmax(u, -1)
             g = p.copy()

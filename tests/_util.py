@@ -1,5 +1,9 @@
 """Comparison helpers whose failure messages name every parameter."""
+import contextlib
+
 import numpy as np
+
+import fastsoftmax as fs
 
 # Tolerances of the accuracy contract (README, docstrings).
 REL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 5e-14}
@@ -41,3 +45,41 @@ def assert_close(actual, desired, rtol, atol=0.0, scale=None, what=""):
             f"{what}: {int(bad.sum())} of {err.size} entries exceed tolerance "
             f"(rtol={rtol}, atol={atol}); worst: actual={a[i]!r} desired={d[i]!r} "
             f"abs err={err[i]:.3e} bound={bound[i]:.3e}")
+
+
+@contextlib.contextmanager
+def isa_set(name):
+    """fs.set_isa(name) for the duration, then the kernel set before."""
+    before = fs.get_isa()
+    fs.set_isa(name)
+    try:
+        yield
+    finally:
+        fs.set_isa(before)
+
+
+def target_weights(n_classes, target, *, axis=-1, weight=None, label_smoothing=0.0,
+                   ignore_index=-100, reduction="mean", grad_loss=None):
+    """|s a| per entry of a cross-entropy gradient, the class axis last: a the target
+    weights (class t: (1 - eps) w_t onehot(t) + eps/C w; probabilities q: w ((1 - eps) q +
+    eps/C)), s the sample's factor (1/total for "mean", times |grad_loss|).  The gradient
+    s ((A + 2 z lse) p - a) has two terms that round at their own size; A = sum(a)."""
+    eps = float(label_smoothing)
+    wv = np.ones(n_classes) if weight is None else np.abs(np.asarray(weight, np.float64))
+    t = np.asarray(target)
+    if t.dtype.kind == "f":                       # probabilities
+        q = np.abs(np.moveaxis(t.astype(np.float64), axis, -1))
+        a = wv * ((1 - eps) * q + eps / n_classes)
+        total = a.size // max(n_classes, 1)
+    else:
+        valid = t != ignore_index if ignore_index is not None else np.ones(t.shape, bool)
+        tc = np.where(valid, t, 0).astype(np.int64)
+        a = np.broadcast_to(wv * (eps / n_classes), t.shape + (n_classes,)).copy()
+        np.put_along_axis(a, tc[..., None], np.take_along_axis(a, tc[..., None], -1)
+                          + (1 - eps) * wv[tc][..., None], -1)
+        a[~valid] = 0.0
+        total = np.where(valid, wv[tc], 0.0).sum()
+    f = (1.0 / total if total > 0 else 0.0) if reduction == "mean" else 1.0
+    if grad_loss is not None:
+        f = f * np.abs(np.asarray(grad_loss, np.float64))
+    return a * np.expand_dims(f, -1) if np.ndim(f) else a * f

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import fastsoftmax as fs
+from _util import isa_set
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True,
@@ -24,10 +25,8 @@ WIDTHS = list(range(1, 34)) + [1000, 32000]
 @pytest.fixture(params=ISAS)
 def isa(request):
     """Run the test under each kernel set this machine supports, then restore."""
-    before = fs.get_isa()
-    fs.set_isa(request.param)
-    yield request.param
-    fs.set_isa(before)
+    with isa_set(request.param):
+        yield request.param
 
 
 @pytest.fixture(params=DTYPES, ids=["f32", "f64"])

@@ -15,7 +15,7 @@ import pytest
 
 import fastsoftmax as fs
 from fastsoftmax import reference as ref
-from _util import EQUIV, assert_close
+from _util import EQUIV, assert_close, target_weights
 
 TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 IMPLS = pytest.mark.parametrize("impl", [fs, ref], ids=["fastsoftmax", "reference"])
@@ -32,20 +32,9 @@ def check_loss(got, want, dtype, what):
 def term_scale(t, w, eps, reduction, n_classes, axis=-1, grad_loss=None):
     """Per-sample s * A: the gradient factor times the total target weight, the size of
     the two terms of A * softmax - a whose float rounding bounds the gradient's error."""
-    wv = np.ones(n_classes) if w is None else np.asarray(w, np.float64)
-    if t.dtype.kind == "f":
-        q = np.moveaxis(np.asarray(t, np.float64), axis, -1)
-        big_a = (1 - eps) * (q * wv).sum(-1) + eps / n_classes * wv.sum()
-        total = big_a.size
-    else:
-        valid = t != -100
-        wt = np.where(valid, wv[np.where(valid, t, 0)], 0.0)
-        big_a = np.where(valid, (1 - eps) * wt + eps / n_classes * wv.sum(), 0.0)
-        total = wt.sum()
-    f = 1.0 / total if reduction == "mean" else 1.0
-    if grad_loss is not None:
-        f = f * np.abs(grad_loss)
-    return np.expand_dims(big_a * f, axis)
+    a = target_weights(n_classes, t, axis=axis, weight=w, label_smoothing=eps,
+                       reduction=reduction, grad_loss=grad_loss)
+    return np.expand_dims(a.sum(-1), axis)
 
 
 def check_grad(got, want, dtype, axis, what, scale=0.0):

@@ -21,7 +21,6 @@ fixed seed, 60 x 10 = 600 examples a test); for a long local run:
 
 ("long": 2000 x 10 = 20,000 examples a test, a new random seed each run).
 """
-import contextlib
 
 import numpy as np
 import pytest
@@ -30,7 +29,7 @@ from hypothesis.extra import numpy as hnp
 
 import fastsoftmax as fs
 from fastsoftmax import reference as ref
-from _util import EQUIV, assert_close
+from _util import EQUIV, assert_close, isa_set, target_weights
 
 # On the NumPy backend fastsoftmax *is* the reference: only the scipy drop-ins are compared.
 compiled = pytest.mark.skipif(fs.backend != "c", reason="the NumPy backend is the reference")
@@ -166,16 +165,6 @@ def axes(ndim, allow_none=True):
 
 
 THREADS = st.sampled_from([None, None, 1, 2, 3, 0, -1, 1.5, True])
-
-
-@contextlib.contextmanager
-def isa_set(name):
-    before = fs.get_isa()
-    fs.set_isa(name)
-    try:
-        yield
-    finally:
-        fs.set_isa(before)
 
 
 ISAS = st.sampled_from(fs.available_isas())
@@ -521,38 +510,14 @@ def _grad_scale(g, target, kw):
         fin = np.where(np.isfinite(g), np.abs(g.astype(np.float64)), 0.0)
         row = np.max(fin, axis=ax, keepdims=True)
         try:
-            sa = np.moveaxis(_target_weights(g.shape[ax], target, kw), -1, ax)
+            sa = np.moveaxis(target_weights(
+                g.shape[ax], target, axis=ax, weight=kw.get("weight"),
+                label_smoothing=kw.get("label_smoothing", 0.0),
+                ignore_index=kw.get("ignore_index", -100), reduction=kw.get("reduction", "mean"),
+                grad_loss=kw.get("grad_loss")), -1, ax)
         except Exception:   # noqa: BLE001 -- no extra scale where it is not defined
             sa = 0.0
         return fin + np.maximum(row, np.nan_to_num(sa, nan=0.0))
-
-
-def _target_weights(n_classes, target, kw):
-    """|s a| per entry, the class axis last."""
-    ax = kw.get("axis", -1)
-    eps = float(kw.get("label_smoothing", 0.0))
-    w = kw.get("weight")
-    wv = np.ones(n_classes) if w is None else np.abs(np.asarray(w, np.float64))
-    t = np.asarray(target)
-    if t.dtype.kind == "f":                       # probabilities
-        q = np.abs(np.moveaxis(t.astype(np.float64), ax, -1))
-        a = wv * ((1 - eps) * q + eps / n_classes)
-        valid = np.ones(a.shape[:-1], bool)
-        total = valid.size
-    else:
-        ii = kw.get("ignore_index", -100)
-        valid = t != ii if ii is not None else np.ones(t.shape, bool)
-        tc = np.where(valid, t, 0).astype(np.int64)
-        a = np.broadcast_to(wv * (eps / n_classes), t.shape + (n_classes,)).copy()
-        np.put_along_axis(a, tc[..., None], np.take_along_axis(a, tc[..., None], -1)
-                          + (1 - eps) * wv[tc][..., None], -1)
-        a[~valid] = 0.0
-        total = np.where(valid, wv[tc], 0.0).sum()
-    f = (1.0 / total if total > 0 else 0.0) if kw.get("reduction", "mean") == "mean" else 1.0
-    gl = kw.get("grad_loss")
-    if gl is not None:
-        f = f * np.abs(np.asarray(gl, np.float64))
-    return a * np.expand_dims(f, -1) if np.ndim(f) else a * f
 
 
 @compiled
