@@ -6,23 +6,48 @@ csrc/dispatch.c, so one build runs on any CPU of its architecture.
 FASTSOFTMAX_NATIVE=1 adds -march=native for a local, non-portable build;
 FASTSOFTMAX_SANITIZE=1 builds with AddressSanitizer and UBSan (gcc/clang).
 """
+import glob
 import os
 import platform
 import sys
 
 import numpy as np
+from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+
+
+def render(template):
+    """Write the Tempita template `template` (X.pyx.tp) to X.pyx, if that changes it."""
+    out = template[: -len(".tp")]
+    with open(template) as f:
+        text = Tempita.sub(f.read())
+    try:
+        with open(out) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    with open(out, "w") as f:
+        f.write(text)
+
+
+render("fastsoftmax/_core.pyx.tp")
 
 sources = ["fastsoftmax/_core.pyx", "csrc/dispatch.c", "csrc/parallel.c", "csrc/kernels_scalar.c"]
 define_macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
 
-# SIMD kernel sets: x86-64 with gcc/clang only (they use target pragmas and
-# <cpuid.h>); every other platform builds the portable set alone.
-X86_64 = platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
-if X86_64 and os.environ.get("FASTSOFTMAX_NO_SIMD") != "1":
-    sources += ["csrc/kernels_avx2.c", "csrc/kernels_avx512.c"]
-    define_macros += [("FS_HAVE_AVX2", "1"), ("FS_HAVE_AVX512", "1")]
+# Vector kernel sets per architecture (gcc/clang only: they use target pragmas
+# and <cpuid.h>); each is csrc/kernels_<set>.c, compiled with FS_HAVE_<SET>,
+# which enables its entry in csrc/kernel_sets.h.  Elsewhere only the portable
+# set ("scalar") is built.
+KERNEL_SETS = {"x86_64": ["avx2", "avx512"]}
+machine = platform.machine().lower()
+arch = {"amd64": "x86_64"}.get(machine, machine)
+if sys.platform != "win32" and os.environ.get("FASTSOFTMAX_NO_SIMD") != "1":
+    for name in KERNEL_SETS.get(arch, []):
+        sources.append(f"csrc/kernels_{name}.c")
+        define_macros.append((f"FS_HAVE_{name.upper()}", "1"))
 compile_args = []
 link_args = []
 
@@ -39,6 +64,8 @@ ext = Extension(
     "fastsoftmax._core",
     sources=sources,
     include_dirs=["csrc", np.get_include()],
+    # every header and body the C files include: editing one rebuilds the extension
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/*.inc")),
     define_macros=define_macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,

@@ -5,10 +5,12 @@
  * AVX-512 CPU under an OS that does not save ZMM state must not run AVX-512
  * code.  FASTSOFTMAX_ISA=scalar|avx2|avx512 forces a set (ignored, with the
  * best set kept, when the CPU lacks it); fs_set_isa() forces one at run time.
- * SIMD sets are compiled only on x86-64 (FS_HAVE_AVX2 / FS_HAVE_AVX512 are
- * defined by setup.py there); elsewhere only the portable set exists.
+ * The sets compiled into this build are the entries of kernel_sets.h
+ * (setup.py defines FS_HAVE_<SET> where it compiles one); every table and
+ * lookup below is built from that list.
  */
 #include "fastsoftmax.h"
+#include "kernel_sets.h"
 #include "kernels.h"
 
 #include "compensated.h"
@@ -18,15 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef FS_HAVE_AVX2
-extern const fs_kernel_table fs_kernels_avx2;
-#endif
-#ifdef FS_HAVE_AVX512
-extern const fs_kernel_table fs_kernels_avx512;
-#endif
+#define FS_DECLARE_TABLE(set, needs) extern const fs_kernel_table FS_TABLE_OF(set);
+FS_KERNEL_SETS(FS_DECLARE_TABLE)
+#undef FS_DECLARE_TABLE
 
-/* ---- CPU probe ------------------------------------------------------------ */
-enum { FS_CPU_AVX2 = 1, FS_CPU_AVX512 = 2 };
+/* ---- CPU probe: the FS_CPU_* bits of kernel_sets.h ------------------------- */
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #if defined(_MSC_VER)
@@ -76,15 +74,9 @@ static int fs_cpu_features(void) { return 0; }
 /* ---- the table of kernel sets, best last ----------------------------------- */
 typedef struct { const char *name; const fs_kernel_table *table; int needs; } fs_isa_entry;
 
-static const fs_isa_entry fs_isas[] = {
-    {"scalar", &fs_kernels_scalar, 0},
-#ifdef FS_HAVE_AVX2
-    {"avx2", &fs_kernels_avx2, FS_CPU_AVX2},
-#endif
-#ifdef FS_HAVE_AVX512
-    {"avx512", &fs_kernels_avx512, FS_CPU_AVX512},
-#endif
-};
+#define FS_ISA_ENTRY(set, needs) {FS_STR(set), &FS_TABLE_OF(set), needs},
+static const fs_isa_entry fs_isas[] = {FS_KERNEL_SETS(FS_ISA_ENTRY)};
+#undef FS_ISA_ENTRY
 #define FS_N_ISAS ((int)(sizeof(fs_isas) / sizeof(fs_isas[0])))
 
 /* The active set: read on every call, written on first use and by fs_set_isa. */
@@ -116,7 +108,7 @@ static const fs_kernel_table *fs_choose(void) {
     int feats = fs_cpu_features();
     for (int i = FS_N_ISAS - 1; i >= 0; i--)
         if ((feats & fs_isas[i].needs) == fs_isas[i].needs) return fs_isas[i].table;
-    return &fs_kernels_scalar;
+    return fs_isas[0].table;
 }
 
 static const fs_kernel_table *fs_table(void) {
@@ -131,6 +123,8 @@ static const fs_kernel_table *fs_table(void) {
 const char *fs_get_isa(void) { return fs_table()->name; }
 
 int fs_isa_supported(const char *name) { return fs_entry_runs_here(fs_find_isa(name)); }
+
+const char *fs_isa_name(int i) { return i >= 0 && i < FS_N_ISAS ? fs_isas[i].name : NULL; }
 
 int fs_set_isa(const char *name) {
     const fs_isa_entry *e = fs_find_isa(name);
@@ -162,7 +156,7 @@ static int fs_ce_is_ext(const fs_ce_options *o) {
     return o->probs || o->label_smoothing > 0.0 || o->z_loss != 0.0 || o->softcap > 0.0;
 }
 
-/* ---- the threaded drivers (driver_body.h), one per dtype ---------------------- */
+/* ---- the threaded drivers (driver.inc), one per dtype ---------------------- */
 enum { FS_OP_SOFTMAX, FS_OP_LOG_SOFTMAX, FS_OP_LOGSUMEXP, FS_OP_SOFTMAX_BW,
        FS_OP_LOG_SOFTMAX_BW, FS_OP_CE, FS_OP_CE_GRAD };
 
@@ -193,12 +187,12 @@ static int fs_write_kind(int op) {
 
 #define FS_T float
 #define FS_SFX f32
-#include "driver_body.h"
+#include "driver.inc"
 #undef FS_T
 #undef FS_SFX
 
 #define FS_T double
 #define FS_SFX f64
-#include "driver_body.h"
+#include "driver.inc"
 #undef FS_T
 #undef FS_SFX

@@ -164,9 +164,9 @@ int64_t fs_cross_entropy_with_grad_f64(const double *x, int64_t x_stride,
 typedef struct fs_ce_options {
     const int64_t *target;    /* class targets (n_rows), or NULL when probs is set */
     int64_t ignore_index;     /* targets equal to it add nothing: loss 0, gradient row 0 */
-    const void *probs;        /* probability targets of the logits' dtype, (n_rows, n_cols)
-                                 rows probs_stride elements apart, or NULL */
-    int64_t probs_stride;
+    const void *probs;        /* probability targets of the logits' dtype and shape, or NULL:
+                                 entry (o, c, j) at probs[o * probs_outer + c * probs_mid + j] */
+    int64_t probs_outer, probs_mid;
     const void *weight;       /* class weights (n_cols) of the logits' dtype, >= 0, or NULL */
     double label_smoothing;   /* in [0, 1]: torch's definition, with the weights */
     double z_loss;            /* adds z_loss * lse^2 per sample (not weighted) */
@@ -182,33 +182,31 @@ typedef struct fs_ce_options {
                                  probability targets -- the divisor of "mean" */
 } fs_ce_options;
 
-/* Per-sample loss[r] (weighted, smoothed, plus z-loss; 0 for ignored samples)
- * and, when grad != NULL, grad[r, :] = d loss[r] / d x[r, :] * grad_scale *
- * grad_rows[r] (grad may be x itself).  One read of x for the loss, one read
- * and one write with the gradient (rows longer than the caches with the
- * smoothing / probability / z-loss / softcap options: two reads).
+/* Cross-entropy with every option, over rows or a non-last class axis: the
+ * logits are an (n_outer, n, inner) array, element (o, c, j) -- sample
+ * (o, j), class c -- at x[o * x_outer + c * x_mid + j], the inner axis
+ * contiguous; the gradient likewise with its own strides (it may be x
+ * itself: in place).  Rows are inner = 1, x_mid = 1 (x_outer the row
+ * stride).  Samples are numbered o * inner + j in target, loss, lse and
+ * grad_rows.
+ * Per-sample loss (weighted, smoothed, plus z-loss; 0 for ignored samples)
+ * and, when grad != NULL, grad = d loss / d x * grad_scale * grad_rows, in
+ * the logits' layout.  Rows: one read of x for the loss, one read and one
+ * write with the gradient (rows longer than the caches with the smoothing /
+ * probability / z-loss / softcap options: two reads).  Columns: the same
+ * kernels over tiles of columns (every option), no transposed copy.
  * Returns FS_TARGETS_OK; the first bad sample (nothing written): a class
- * target outside [0, n_cols) that is not ignore_index, or a probability row
- * with a negative or NaN entry; FS_EINVAL (bad sizes, pointers or option
- * values, a negative weight); FS_ENOMEM. */
-int64_t fs_cross_entropy_ex_f32(const float *x, int64_t x_stride, const fs_ce_options *o,
-                                double *loss, float *grad, int64_t grad_stride,
-                                int64_t n_rows, int64_t n_cols, int n_threads);
-int64_t fs_cross_entropy_ex_f64(const double *x, int64_t x_stride, const fs_ce_options *o,
-                                double *loss, double *grad, int64_t grad_stride,
-                                int64_t n_rows, int64_t n_cols, int n_threads);
-
-/* The same over a non-last class axis of an (n_outer, n, inner) array (as
- * fs_cross_entropy_cols).  Supports class targets, ignore_index, weight,
- * lse, grad_scale and grad_rows; the other options give FS_EINVAL. */
-int64_t fs_cross_entropy_ex_cols_f32(const float *x, int64_t x_outer, int64_t x_mid,
-                                     const fs_ce_options *o, double *loss, float *grad,
-                                     int64_t grad_outer, int64_t grad_mid, int64_t n_outer,
-                                     int64_t n, int64_t inner, int n_threads);
-int64_t fs_cross_entropy_ex_cols_f64(const double *x, int64_t x_outer, int64_t x_mid,
-                                     const fs_ce_options *o, double *loss, double *grad,
-                                     int64_t grad_outer, int64_t grad_mid, int64_t n_outer,
-                                     int64_t n, int64_t inner, int n_threads);
+ * target outside [0, n) that is not ignore_index, or a probability row with
+ * a negative or NaN entry; FS_EINVAL (bad sizes, pointers or option values,
+ * a negative weight); FS_ENOMEM. */
+int64_t fs_cross_entropy_ex_f32(const float *x, int64_t x_outer, int64_t x_mid,
+                                const fs_ce_options *o, double *loss, float *grad,
+                                int64_t grad_outer, int64_t grad_mid, int64_t n_outer, int64_t n,
+                                int64_t inner, int n_threads);
+int64_t fs_cross_entropy_ex_f64(const double *x, int64_t x_outer, int64_t x_mid,
+                                const fs_ce_options *o, double *loss, double *grad,
+                                int64_t grad_outer, int64_t grad_mid, int64_t n_outer, int64_t n,
+                                int64_t inner, int n_threads);
 
 /* ---- helper of the fused linear cross-entropy ---------------------------- */
 /* y[i] += x[i] for i < n (no overlap), split over threads. */
@@ -240,6 +238,9 @@ const char *fs_get_isa(void);
 int fs_set_isa(const char *name);
 /* 1 if the named set was compiled in and this CPU/OS can run it, else 0. */
 int fs_isa_supported(const char *name);
+/* Name of the i-th kernel set compiled into this build, slowest first
+ * (0 is "scalar"), or NULL for i outside [0, number of sets). */
+const char *fs_isa_name(int i);
 
 #ifdef __cplusplus
 }

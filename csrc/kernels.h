@@ -1,8 +1,9 @@
-/* kernels.h -- internal: the per-ISA kernel table that dispatch.c fills.
+/* kernels.h -- internal: the kernel table every kernel set fills.
  *
- * Each ISA file (kernels_<isa>.c) instantiates one algorithm body per dtype
- * and exports one `fs_kernel_table`.  Kernels take already-validated
- * arguments: n_rows >= 1, n_cols >= 1, targets in range.
+ * Each kernel file (kernels_<set>.c) instantiates the shared bodies once per
+ * dtype (kernel_set.inc) and exports one `fs_kernel_table`, fs_kernels_<set>;
+ * dispatch.c picks one at run time (kernel_sets.h lists them).  Kernels take
+ * already-validated arguments: n_rows >= 1, n_cols >= 1, targets in range.
  */
 #ifndef FASTSOFTMAX_KERNELS_H
 #define FASTSOFTMAX_KERNELS_H
@@ -11,6 +12,8 @@
 #include <stdint.h>
 
 #include "fastsoftmax.h"   /* FS_OK, FS_ENOMEM */
+#include "fs_names.h"
+#include "storage.h"
 
 /* Rows up to this many bytes are "in cache": one row kernel call per row
  * (softmax makes three passes over it).  Longer rows are cut into chunks of
@@ -20,6 +23,9 @@
 #define FS_L2_ROW_BYTES (256 * 1024)
 #endif
 #define FS_CHUNK_BYTES (64 * 1024)
+/* Rows are walked in blocks of this many elements that stay in L1: block
+ * max, then the block's exps (online max-and-sum), lane sums widened per block. */
+#define FS_BLOCK 512
 
 /* What a chunk write computes (p0, p1: per-row constants from the merge):
  *   FS_W_SOFTMAX        y = exp(a - p0) * p1            (p1 = 1 / sum)
@@ -126,22 +132,22 @@ typedef struct fs_kernel_table {
     FS_TABLE_FIELDS(f64)
 } fs_kernel_table;
 
-/* Fill a table from the kernels an ISA body defined with the suffix ISA. */
-#define FS_TABLE_ENTRIES(ISA, SFX)                         \
-    .softmax_##SFX = softmax_rows_##ISA##_##SFX,           \
-    .log_softmax_##SFX = log_softmax_rows_##ISA##_##SFX,   \
-    .logsumexp_##SFX = logsumexp_rows_##ISA##_##SFX,       \
-    .softmax_backward_##SFX = softmax_backward_rows_##ISA##_##SFX, \
-    .log_softmax_backward_##SFX = log_softmax_backward_rows_##ISA##_##SFX, \
-    .cross_entropy_##SFX = cross_entropy_rows_##ISA##_##SFX, \
-    .cross_entropy_with_grad_##SFX = cross_entropy_with_grad_rows_##ISA##_##SFX, \
-    .exp_##SFX = exp_array_##ISA##_##SFX,                  \
-    .online_##SFX = chunk_online_##ISA##_##SFX,            \
-    .dot_##SFX = chunk_dot_##ISA##_##SFX,                  \
-    .write_##SFX = chunk_write_##ISA##_##SFX,              \
-    .cols_##SFX = cols_tile_##ISA##_##SFX,                 \
-    .ce_ext_##SFX = ce_ext_rows_##ISA##_##SFX,
+/* The entries of one dtype of fs_kernels_<set>, from the names the bodies
+ * define with FS_FN (fs_names.h): <kernel>_<set>_<dtype>. */
+#define FS_TABLE_ENTRIES(SET, SFX)                                       \
+    .softmax_##SFX = FS_PASTE3(softmax_rows, SET, SFX),                  \
+    .log_softmax_##SFX = FS_PASTE3(log_softmax_rows, SET, SFX),          \
+    .logsumexp_##SFX = FS_PASTE3(logsumexp_rows, SET, SFX),              \
+    .softmax_backward_##SFX = FS_PASTE3(softmax_backward_rows, SET, SFX), \
+    .log_softmax_backward_##SFX = FS_PASTE3(log_softmax_backward_rows, SET, SFX), \
+    .cross_entropy_##SFX = FS_PASTE3(cross_entropy_rows, SET, SFX),      \
+    .cross_entropy_with_grad_##SFX = FS_PASTE3(cross_entropy_with_grad_rows, SET, SFX), \
+    .exp_##SFX = FS_PASTE3(exp_array, SET, SFX),                         \
+    .online_##SFX = FS_PASTE3(chunk_online, SET, SFX),                   \
+    .dot_##SFX = FS_PASTE3(chunk_dot, SET, SFX),                         \
+    .write_##SFX = FS_PASTE3(chunk_write, SET, SFX),                     \
+    .cols_##SFX = FS_PASTE3(cols_tile, SET, SFX),                        \
+    .ce_ext_##SFX = FS_PASTE3(ce_ext_rows, SET, SFX),
 
-extern const fs_kernel_table fs_kernels_scalar;
 
 #endif /* FASTSOFTMAX_KERNELS_H */

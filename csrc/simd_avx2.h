@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#define FS_SIMD_VECTOR 1
 #define FS_VL_f32 8
 #define FS_VL_f64 4
 typedef __m256 vec_f32;

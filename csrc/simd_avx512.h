@@ -1,9 +1,10 @@
 /* simd_avx512.h -- vector primitives for the AVX-512 kernel set (F, DQ, BW, VL).
- * Names are v<op>_<dtype>; body_simd.h reaches them through VOP(op).
+ * Names are v<op>_<dtype>; the bodies reach them through VOP(op).
  * Included only by kernels_avx512.c, after its target pragma. */
 #include <immintrin.h>
 #include <stdint.h>
 
+#define FS_SIMD_VECTOR 1
 #define FS_VL_f32 16
 #define FS_VL_f64 8
 typedef __m512 vec_f32;

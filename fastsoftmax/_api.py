@@ -131,16 +131,26 @@ def _cols_view(a, axis):
     return v if v.flags.aligned else None
 
 
-def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
-    """The whole call through a column kernel, or None when the layout does not allow it."""
+def _cols_operands(arrays, axis, compute):
+    """(outer, n, inner) views of ``arrays`` in the compute dtype (a converted copy,
+    never a transposed one, where the dtype differs), or None when one of them has no
+    column layout."""
     views = []
     for x in arrays:
         v = _cols_view(x, axis)
         if v is None:
             return None
-        if x.dtype != compute:               # a converted copy, not a transposed one
+        if x.dtype != compute:
             v = _cols_view(np.ascontiguousarray(x, dtype=compute), axis)
         views.append(v)
+    return views
+
+
+def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
+    """The whole call through a column kernel, or None when the layout does not allow it."""
+    views = _cols_operands(arrays, axis, compute)
+    if views is None:
+        return None
     if out is not None and out.dtype == compute:
         tv = _cols_view(out, axis)
         if tv is not None and all(not np.may_share_memory(tv, v) or _same_view(tv, v)
@@ -174,13 +184,13 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     return ck.finish_array(_restore(res, axis, shape), out, result)
 
 
-# Kernels specialised per dtype: calling a fused Cython function pays a
-# signature lookup on every call, a large part of a small call's cost.
+# The wrappers per op and dtype (_core.<op>_f32 / _f64, generated from _core.pyx.tp).
 _SPECIALISED = {
-    name: {_NATIVE[0]: getattr(_core, name)["float"], _NATIVE[1]: getattr(_core, name)["double"]}
+    name: {_NATIVE[0]: getattr(_core, name + "_f32"), _NATIVE[1]: getattr(_core, name + "_f64")}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
-                 "log_softmax_backward", "normalise_cols", "logsumexp_cols", "backward_cols",
-                 "cross_entropy_ex", "cross_entropy_ex_cols", "accumulate")
+                 "log_softmax_backward", "softmax_cols", "log_softmax_cols", "logsumexp_cols",
+                 "softmax_backward_cols", "log_softmax_backward_cols", "cross_entropy",
+                 "accumulate", "exp")
 }
 
 
@@ -241,12 +251,8 @@ def _normalise(name, x, axis, out, n_threads):
     if compute not in _NATIVE:
         return getattr(reference, name)(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
-    cols = _COLUMN_KERNELS[name]
     return _elementwise(_kernel(name, compute), [a], ax, out, compute, result, nt,
-                        lambda v, o, n: _kernel("normalise_cols", compute)(cols, v, o, n))
-
-
-_COLUMN_KERNELS = {"softmax": 0, "log_softmax": 1}
+                        _kernel(name + "_cols", compute))
 
 
 def softmax(x, axis=-1, *, out=None, n_threads=None):
@@ -265,7 +271,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
     return _elementwise(_kernel("softmax_backward", compute), [g, yy], ax, out, compute, result, nt,
-                        lambda gv, bv, o, n: _kernel("backward_cols", compute)(0, gv, bv, o, n))
+                        _kernel("softmax_backward_cols", compute))
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
@@ -276,7 +282,7 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
     return _elementwise(_kernel("log_softmax_backward", compute), [g, lp], ax, out, compute, result,
-                        nt, lambda gv, bv, o, n: _kernel("backward_cols", compute)(1, gv, bv, o, n))
+                        nt, _kernel("log_softmax_backward_cols", compute))
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
@@ -319,7 +325,7 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
     logits with the classes last, C-contiguous int64 class targets of the sample shape,
     no options beyond reduction and ignore_index, grad_out None or like the logits --
     else None (general path)."""
-    k = _fast_kernel("cross_entropy_ex", logits, axis)
+    k = _fast_kernel("cross_entropy", logits, axis)
     if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
             or not target.flags.c_contiguous or not target.flags.aligned or target.shape != logits.shape[:-1]
             or type(reduction) is not str or reduction not in ck.REDUCTIONS
@@ -332,12 +338,11 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
             return None
     nt = 0 if n_threads is None else ck.check_threads(n_threads)
     n = logits.shape[-1]
-    x2 = logits if logits.ndim == 2 else logits.reshape(-1, n)
+    x3 = logits.reshape(-1, n, 1)
     flat = target.reshape(-1)
     loss = np.empty(flat.size, np.float64)
-    g2 = None if g is None else (g if g.ndim == 2 else g.reshape(-1, n))
-    bad, total = k(x2, flat, None, None, ignore_index, 0.0, 0.0, 0.0, loss, None, 1.0, None,
-                   reduction == "mean", g2, nt)
+    g3 = None if g is None else g.reshape(-1, n, 1)
+    bad, total = k(x3, flat, loss, g3, nt, ignore_index=ignore_index, grad_mean=reduction == "mean")
     if bad >= 0:
         raise ck.target_error(target, bad, n, ignore_index)
     res = ck.finish_loss(loss, reduction, target.shape, logits.dtype, total)
@@ -348,7 +353,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         z_loss, softcap, return_lse, grad_loss, grad_out, n_threads):
     """Both cross-entropy functions: checks, layout, one kernel call, the reduction."""
     nt = ck.check_threads(n_threads)
-    a, compute, result, ax, sample_shape, kind, t, o = reference._ce_inputs(
+    a, compute, result, ax, sample_shape, kind, t, o = ck.ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
     if compute not in _NATIVE:
         return reference._ce(with_grad, a, t, ax, reduction, weight, ignore_index,
@@ -383,15 +388,19 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             grad = grad_out if grad_out is not None else np.empty(a.shape, result)
         total[0] = 0.0
     else:
-        cols = None if (probs or o.general) else _cols_view(a if a.dtype == compute else None, ax)
-        if cols is not None:       # a non-last class axis: no transposed copy
-            kc = _kernel("cross_entropy_ex_cols", compute)
+        kernel = _kernel("cross_entropy", compute)
+        opts = dict(weight=w, ignore_index=o.ignore_index, label_smoothing=o.label_smoothing,
+                    z_loss=o.z_loss, softcap=cap, lse=lse, grad_scale=scale, grad_rows=rows,
+                    grad_mean=mean)
+        cols = _cols_operands([a, t] if probs else [a], ax, compute)
+        if cols is not None:       # a non-last class axis: no transposed copy, every option
+            def run(x3, *rest):
+                p3, g3, n = (rest[0], rest[1], rest[2]) if probs else (None, rest[0], rest[1])
+                check(kernel(x3, flat, loss, g3, n, probs=p3, **opts))
             if with_grad:
-                grad = _columns(lambda v, g, n: check(kc(v, flat, w, o.ignore_index, loss, lse,
-                                                         scale, rows, mean, g, n)),
-                                [a], ax, grad_out, compute, result, nt)
+                grad = _columns(run, [a, t] if probs else [a], ax, grad_out, compute, result, nt)
             else:
-                check(kc(cols, flat, w, o.ignore_index, loss, lse, scale, rows, mean, None, nt))
+                run(*cols, None, nt)
         else:
             x2 = _as_rows(a, ax, compute)
             p2 = _as_rows(t, ax, compute) if probs else None
@@ -402,9 +411,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
                     moved_shape = _moved(a, ax).shape
                     res = np.empty(moved_shape, compute)
                     g2 = res.reshape(-1, moved_shape[-1])
-            check(_kernel("cross_entropy_ex", compute)(
-                x2, flat, p2, w, o.ignore_index, o.label_smoothing, o.z_loss, cap, loss, lse,
-                scale, rows, mean, g2, nt))
+            check(kernel(x2[:, :, None], flat, loss, None if g2 is None else g2[:, :, None], nt,
+                         probs=None if p2 is None else p2[:, :, None], **opts))
             if with_grad:
                 if res is None:
                     grad = grad_out
@@ -497,7 +505,7 @@ def set_num_threads(n):
 
 def available_isas():
     """Kernel sets this build and this CPU can run, slowest first."""
-    return [n for n in ("scalar", "avx2", "avx512") if _core.isa_supported(n)]
+    return [n for n in _core.compiled_isas() if _core.isa_supported(n)]
 
 
 attach(globals())

@@ -282,6 +282,20 @@ def ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap
     return o
 
 
+def ce_inputs(logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss,
+               softcap):
+    """The checks of both cross-entropy functions on both backends: (array, compute dtype,
+    result dtype, class axis, sample shape, target kind, target, options)."""
+    check_reduction(reduction)
+    a, compute, result = as_real_array(logits, "logits")
+    ax = check_class_axis(a, axis)
+    kind, t = ce_target(target, a.shape, ax)
+    opts = ce_options(a.shape[ax], weight, ignore_index, label_smoothing, z_loss, softcap,
+                         compute)
+    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
+    return a, compute, result, ax, sample_shape, kind, t, opts
+
+
 def class_vector(value, name, n_classes):
     """A real array of shape (n_classes,) (class weights, a bias), else TypeError / ValueError."""
     a = np.asarray(value)

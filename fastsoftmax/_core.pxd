@@ -15,7 +15,8 @@ cdef extern from "fastsoftmax.h" nogil:
         const int64_t *target
         int64_t ignore_index
         const void *probs
-        int64_t probs_stride
+        int64_t probs_outer
+        int64_t probs_mid
         const void *weight
         double label_smoothing
         double z_loss
@@ -26,16 +27,12 @@ cdef extern from "fastsoftmax.h" nogil:
         int grad_mean
         double *total_weight
 
-    int64_t fs_cross_entropy_ex_f32(const float *x, int64_t xs, const fs_ce_options *o, double *loss,
-                                    float *grad, int64_t gs, int64_t n_rows, int64_t n_cols, int n_threads)
-    int64_t fs_cross_entropy_ex_f64(const double *x, int64_t xs, const fs_ce_options *o, double *loss,
-                                    double *grad, int64_t gs, int64_t n_rows, int64_t n_cols, int n_threads)
-    int64_t fs_cross_entropy_ex_cols_f32(const float *x, int64_t xo, int64_t xm, const fs_ce_options *o,
-                                         double *loss, float *grad, int64_t go, int64_t gm,
-                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
-    int64_t fs_cross_entropy_ex_cols_f64(const double *x, int64_t xo, int64_t xm, const fs_ce_options *o,
-                                         double *loss, double *grad, int64_t go, int64_t gm,
-                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_ex_f32(const float *x, int64_t xo, int64_t xm, const fs_ce_options *o,
+                                    double *loss, float *grad, int64_t go, int64_t gm,
+                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_ex_f64(const double *x, int64_t xo, int64_t xm, const fs_ce_options *o,
+                                    double *loss, double *grad, int64_t go, int64_t gm,
+                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads)
 
     int fs_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
     int fs_softmax_f64(const double *x, int64_t xs, double *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
@@ -105,3 +102,4 @@ cdef extern from "fastsoftmax.h" nogil:
     const char *fs_get_isa()
     int fs_set_isa(const char *name)
     int fs_isa_supported(const char *name)
+    const char *fs_isa_name(int i)

@@ -141,23 +141,9 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     return _finish(r, out, result)
 
 
-def _ce_inputs(logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss,
-               softcap):
-    """Checks shared by both backends: (array, compute, result, axis, sample shape, target
-    kind, target, options).  Bad targets raise here, naming the first offender."""
-    ck.check_reduction(reduction)
-    a, compute, result = ck.as_real_array(logits, "logits")
-    ax = ck.check_class_axis(a, axis)
-    kind, t = ck.ce_target(target, a.shape, ax)
-    opts = ck.ce_options(a.shape[ax], weight, ignore_index, label_smoothing, z_loss, softcap,
-                         compute)
-    sample_shape = a.shape[:ax] + a.shape[ax + 1:]
-    return a, compute, result, ax, sample_shape, kind, t, opts
-
-
 def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
         z_loss, softcap, return_lse, grad_loss, grad_out):
-    a, compute, result, ax, sample_shape, kind, t, o = _ce_inputs(
+    a, compute, result, ax, sample_shape, kind, t, o = ck.ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
     # the order of the checks is the compiled API's: grad_loss, grad_out, then the
     # targets (which its kernels check while they compute)
@@ -233,6 +219,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         return (loss_out,) + extra if return_lse else loss_out
     moved_shape = tuple(np.delete(np.array(a.shape), ax)) + (n_classes,)
     grad = np.moveaxis(g.reshape(moved_shape), -1, ax)
+    if grad_out is None:      # in the logits' (C) order, as the compiled kernels write it
+        grad = np.ascontiguousarray(grad, dtype=result)
     return (loss_out, _finish(grad, grad_out, result)) + extra
 
 
