@@ -427,8 +427,8 @@ def test_rows_not_a_whole_number_of_elements_apart(dtype):
 @pytest.mark.parametrize("opts", [dict(label_smoothing=0.1), dict(z_loss=1e-3), dict(softcap=5.0),
                                   dict(weight=True)], ids=["smooth", "z", "cap", "weight"])
 def test_rows_without_a_finite_logit(isa, dtype, row, opts):
-    """Rows of only NaN and -inf: the general kernel's lse is NaN when a NaN is there (it
-    was -inf: the running sum skips a NaN block max; found by the fuzz tests), -inf else."""
+    """Rows of only NaN and -inf: the general kernel's lse is NaN when a NaN is there (its
+    running max skips a NaN block max, so the row is scanned for one), -inf else."""
     x = np.array([row, [0.5] * len(row)], dtype)
     t = np.array([0, len(row) - 1])
     opts = dict(opts)
@@ -443,8 +443,8 @@ def test_rows_without_a_finite_logit(isa, dtype, row, opts):
 
 @pytest.mark.parametrize("impl", [fs, ref], ids=["fastsoftmax", "reference"])
 def test_smoothing_loss_exact_for_large_logits(impl):
-    """Equal logits of 2.7e11: the loss is log(2) to the last bit in float32.  The reference
-    formed lse - u from a rounded lse and was off by 3e-5 (found by the fuzz tests)."""
+    """Equal logits of 2.7e11: the loss is log(2) to the last bit in float32 (lse - u formed
+    from a rounded lse would be off by 3e-5)."""
     x = np.full((1, 2), 2.748779e11, np.float32)
     for opts in (dict(label_smoothing=0.1), dict(z_loss=0.0, softcap=None, weight=[1.0, 1.0]),
                  dict(label_smoothing=0.3, weight=[2.0, 2.0])):
@@ -466,10 +466,9 @@ def test_every_small_row_of_non_finite_logits(isa, dtype, opts, axis):
     """Every row of 1-3 logits from {inf, -inf, NaN, 1, -1e30}, every class target and two
     probability targets, with and without the gradient: loss, gradient and lse as the
     reference's, non-finite entries in the same places, and lse equal to logsumexp (of
-    the capped logits).  Found by the fuzz tests and this matrix: the general kernel gave
-    lse NaN instead of +inf for a row with +inf, NaN losses where lse - u_t is +inf, and
-    NaN for 0 * -inf where label smoothing gives a probability target's class weight > 0;
-    the lse with no option was loss + x[t], inf - inf at an infinite x[t]."""
+    the capped logits): lse +inf for a row with +inf, losses lse - u_t where that is
+    +inf, +inf (not 0 * -inf) where label smoothing gives a probability target's class
+    weight > 0 at a -inf logit, and no inf - inf at an infinite x[t] (CHANGELOG)."""
     weighted = opts.get("weight") is True
     opts = dict(opts)
     for k in (1, 2, 3):
@@ -514,3 +513,81 @@ def test_lse_exact_with_the_target_far_below_the_max(isa, dtype, axis):
         for got in (lse, lse2):
             assert_close(got, want, EQUIV[np.dtype(dtype)] / 4, scale=np.maximum(1, np.abs(want)),
                          what=f"axis={axis} {opts}")
+
+
+COLUMN_OPTIONS = [dict(label_smoothing=0.1), dict(z_loss=1e-3), dict(softcap=3.0),
+                  dict(probs=True), dict(probs=True, label_smoothing=0.2, weight=True),
+                  dict(softcap=4.0, z_loss=0.01, label_smoothing=0.1, weight=True, ignore=True),
+                  dict(weight=True, ignore=True), dict()]
+
+
+@pytest.mark.parametrize("shape,axis", [((4, 21, 9, 10), 1), ((3, 6, 130), 1), ((5, 300, 17), 1),
+                                        ((70, 3, 12), 0)], ids=["4x21x9x10-1", "3x6x130-1",
+                                                                "5x300x17-1", "70x3x12-0"])
+@pytest.mark.parametrize("opts", COLUMN_OPTIONS,
+                         ids=["smooth", "z", "cap", "probs", "probs+smooth+weight",
+                              "cap+z+smooth+weight+ignore", "weight+ignore", "plain"])
+def test_class_axis_in_place_takes_every_option(isa, dtype, shape, axis, opts):
+    """A non-last class axis with any option runs on the logits' own layout: with the
+    general kernel's options the loss, lse and gradient are bitwise those of the same
+    values laid out as rows (plain targets and weights take the column kernels: within
+    the equivalence tolerance), and the gradient keeps the logits' layout (C order
+    here), also written over the logits."""
+    rng = np.random.default_rng(zlib.crc32(repr((shape, axis, opts)).encode()))
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    c = shape[axis]
+    if opts.get("probs"):
+        p = rng.random(shape) ** 2
+        t = (p / p.sum(axis=axis, keepdims=True)).astype(dtype)
+    else:
+        t = rng.integers(0, c, shape[:axis] + shape[axis + 1:])
+        if opts.get("ignore"):
+            t.reshape(-1)[::4] = -100
+    kw = dict(label_smoothing=opts.get("label_smoothing", 0.0), z_loss=opts.get("z_loss", 0.0),
+              softcap=opts.get("softcap"), weight=rng.random(c) if opts.get("weight") else None)
+    what = f"isa={isa} dtype={dtype} shape={shape} axis={axis} opts={opts}"
+    loss, grad, lse = fs.cross_entropy_with_grad(x, t, axis=axis, reduction="none",
+                                                 return_lse=True, **kw)
+    xr = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    tr = np.ascontiguousarray(np.moveaxis(t, axis, -1)) if opts.get("probs") else t
+    rl, rg, rlse = fs.cross_entropy_with_grad(xr, tr, reduction="none", return_lse=True, **kw)
+    assert grad.flags.c_contiguous, what
+    general = any(k in opts for k in ("label_smoothing", "z_loss", "softcap", "probs"))
+    if fs.backend == "c" and general:     # the same kernel on the same values: bitwise
+        same = np.testing.assert_array_equal
+    else:
+        def same(a, b, err_msg):
+            scale = np.maximum(1, np.max(np.abs(b), axis=axis if b.ndim == x.ndim else None,
+                                         keepdims=True))
+            assert_close(a, b, EQUIV[np.dtype(dtype)], scale=np.broadcast_to(scale, b.shape),
+                         what=err_msg)
+    same(loss, rl, err_msg=what)
+    same(lse, rlse, err_msg=what)
+    same(grad, np.moveaxis(rg, -1, axis), err_msg=what)
+    same(np.asarray(fs.cross_entropy(x, t, axis=axis, reduction="none", **kw)), rl,
+         err_msg=what + " loss only")
+    # in place: the gradient written over the logits
+    xin = x.copy()
+    l2, g2 = fs.cross_entropy_with_grad(xin, t, axis=axis, reduction="none", grad_out=xin, **kw)
+    assert g2 is xin, what
+    same(l2, rl, err_msg=what)
+    same(g2, grad, err_msg=what)
+
+
+@pytest.mark.skipif(fs.backend != "c", reason="the NumPy reference transposes")
+def test_class_axis_with_options_makes_no_transposed_copy():
+    """A (16, 21, 128, 128)-shaped label-smoothed batch over axis 1 (segmentation) with
+    grad_out: no temporary the size of the logits (tracemalloc sees NumPy's buffers)."""
+    import tracemalloc
+    x = np.random.default_rng(3).standard_normal((4, 21, 64, 64)).astype(np.float32)
+    t = np.random.default_rng(4).integers(0, 21, (4, 64, 64))
+    g = np.empty_like(x)
+    fs.cross_entropy_with_grad(x, t, axis=1, label_smoothing=0.1, grad_out=g)   # warm up
+    tracemalloc.start()
+    try:
+        loss, grad = fs.cross_entropy_with_grad(x, t, axis=1, label_smoothing=0.1, grad_out=g)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert grad is g
+    assert peak < x.nbytes / 4, f"peak {peak} bytes of temporaries for {x.nbytes} bytes of logits"
