@@ -97,11 +97,10 @@ def test_cross_entropy(isa, dtype, reduction, shape, axis):
 @pytest.mark.parametrize("n", [7, 100, 70_000])
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_backward_sum_infinite_or_past_the_float_max(isa, dtype, name, n, axis):
-    """A gradient sum that is inf or past the dtype's max.  The SIMD kernels computed
-    exp(logp) in the data type, where exp(-745) is 0 in float32, and 0 * inf = NaN where
-    the reference (in float64) has -inf (found by the fuzz tests); and a float32 sum
-    past FLT_MAX was rounded to inf before it was scaled.  Rows short, long, and long
-    enough to be split between threads; and columns."""
+    """A gradient sum that is inf or past the dtype's max: exp(logp) underflows to 0 in
+    float32 (exp(-745)), and 0 * inf would be NaN where the reference (in float64) has
+    -inf; a float32 sum past FLT_MAX must not round to inf before it is scaled.  Rows
+    short, long, and long enough to be split between threads; and columns."""
     big = np.finfo(dtype).max
     lp = np.array([-745.0, -200.0, -120.0, -103.0, -50.0, -1.0, 0.0, -np.inf], dtype)
     rows = []
@@ -124,9 +123,8 @@ def test_backward_sum_infinite_or_past_the_float_max(isa, dtype, name, n, axis):
 
 @pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward"])
 def test_backward_columns_with_an_infinite_grad(isa, dtype, name):
-    """A column whose sum is inf: the column kernels' TwoSum error of an infinite lane is
-    NaN and made the whole column NaN where the reference has -inf (found by the fuzz
-    tests under the sanitizer build)."""
+    """A column whose sum is inf: the TwoSum error of an infinite lane sum is NaN and must
+    not make the whole column NaN where the reference has -inf."""
     g = np.zeros((5, 5, 16), dtype)
     g[4, 4, 5] = np.inf
     g[1, 2, 3] = -np.inf
