@@ -190,7 +190,7 @@ _SPECIALISED = {
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "softmax_cols", "log_softmax_cols", "logsumexp_cols",
                  "softmax_backward_cols", "log_softmax_backward_cols", "cross_entropy",
-                 "accumulate", "exp")
+                 "cross_entropy_plain", "accumulate", "exp")
 }
 
 
@@ -325,7 +325,7 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
     logits with the classes last, C-contiguous int64 class targets of the sample shape,
     no options beyond reduction and ignore_index, grad_out None or like the logits --
     else None (general path)."""
-    k = _fast_kernel("cross_entropy", logits, axis)
+    k = _fast_kernel("cross_entropy_plain", logits, axis)
     if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
             or not target.flags.c_contiguous or not target.flags.aligned or target.shape != logits.shape[:-1]
             or type(reduction) is not str or reduction not in ck.REDUCTIONS
@@ -338,11 +338,11 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
             return None
     nt = 0 if n_threads is None else ck.check_threads(n_threads)
     n = logits.shape[-1]
-    x3 = logits.reshape(-1, n, 1)
+    x3 = (logits if logits.ndim == 2 else logits.reshape(-1, n))[..., None]
     flat = target.reshape(-1)
     loss = np.empty(flat.size, np.float64)
-    g3 = None if g is None else g.reshape(-1, n, 1)
-    bad, total = k(x3, flat, loss, g3, nt, ignore_index=ignore_index, grad_mean=reduction == "mean")
+    g3 = None if g is None else (g if g.ndim == 2 else g.reshape(-1, n))[..., None]
+    bad, total = k(x3, flat, loss, g3, ignore_index, reduction == "mean", nt)
     if bad >= 0:
         raise ck.target_error(target, bad, n, ignore_index)
     res = ck.finish_loss(loss, reduction, target.shape, logits.dtype, total)
@@ -389,18 +389,20 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         total[0] = 0.0
     else:
         kernel = _kernel("cross_entropy", compute)
-        opts = dict(weight=w, ignore_index=o.ignore_index, label_smoothing=o.label_smoothing,
-                    z_loss=o.z_loss, softcap=cap, lse=lse, grad_scale=scale, grad_rows=rows,
-                    grad_mean=mean)
+
+        def run(x3, p3, g3, n):
+            check(kernel(x3, flat, loss, g3, n, probs=p3, weight=w, ignore_index=o.ignore_index,
+                         label_smoothing=o.label_smoothing, z_loss=o.z_loss, softcap=cap,
+                         lse=lse, grad_scale=scale, grad_rows=rows, grad_mean=mean))
+
         cols = _cols_operands([a, t] if probs else [a], ax, compute)
         if cols is not None:       # a non-last class axis: no transposed copy, every option
-            def run(x3, *rest):
-                p3, g3, n = (rest[0], rest[1], rest[2]) if probs else (None, rest[0], rest[1])
-                check(kernel(x3, flat, loss, g3, n, probs=p3, **opts))
             if with_grad:
-                grad = _columns(run, [a, t] if probs else [a], ax, grad_out, compute, result, nt)
+                grad = _columns((lambda x3, p3, g3, n: run(x3, p3, g3, n)) if probs else
+                                (lambda x3, g3, n: run(x3, None, g3, n)),
+                                [a, t] if probs else [a], ax, grad_out, compute, result, nt)
             else:
-                run(*cols, None, nt)
+                run(cols[0], cols[1] if probs else None, None, nt)
         else:
             x2 = _as_rows(a, ax, compute)
             p2 = _as_rows(t, ax, compute) if probs else None
@@ -411,8 +413,9 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
                     moved_shape = _moved(a, ax).shape
                     res = np.empty(moved_shape, compute)
                     g2 = res.reshape(-1, moved_shape[-1])
-            check(kernel(x2[:, :, None], flat, loss, None if g2 is None else g2[:, :, None], nt,
-                         probs=None if p2 is None else p2[:, :, None], **opts))
+            # rows are (rows, classes, 1) to the kernel (x[..., None]: the cheapest view)
+            run(x2[..., None], None if p2 is None else p2[..., None],
+                None if g2 is None else g2[..., None], nt)
             if with_grad:
                 if res is None:
                     grad = grad_out
