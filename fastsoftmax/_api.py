@@ -34,8 +34,14 @@ def _moved(a, axis):
 
 
 def _rows_view(moved):
-    """(rows, cols) view of ``moved`` with contiguous rows, or None if a copy is needed."""
+    """(rows, cols) view of ``moved`` with contiguous rows, or None if a copy is needed.
+
+    The one layout rule of the row kernels' operands and outputs, on the fast path
+    and the general path alike: elements contiguous within a row, rows a whole
+    number of elements apart, naturally aligned."""
     n = moved.shape[-1]
+    if moved.flags.c_contiguous and moved.flags.aligned:   # the common case: two flags decide
+        return moved if moved.ndim == 2 else moved.reshape(ck.prod(moved.shape[:-1]), n)
     rows = ck.prod(moved.shape[:-1])
     if moved.ndim == 2:
         v = moved
@@ -75,6 +81,12 @@ def _same_view(a, b):
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
+def _may_write(v, op):
+    """Whether an output view ``v`` may be written while operand ``op`` is read: it is
+    the very same view (in place, row by row) or shares no memory with it."""
+    return v is op or not np.may_share_memory(v, op) or _same_view(v, op)
+
+
 def _direct_target(out, axis, compute, operands):
     """(rows, cols) view of ``out`` the kernel may write straight into, or None.
 
@@ -94,7 +106,7 @@ def _direct_target(out, axis, compute, operands):
     if v is None:
         return None
     for op in operands:
-        if np.may_share_memory(v, op) and not _same_view(v, op):
+        if not _may_write(v, op):
             return None
     return v
 
@@ -198,54 +210,57 @@ def _kernel(name, compute):
     return _SPECIALISED[name][compute]
 
 
-def _fast_kernel(name, x, axis):
-    """The specialised kernel when ``x`` needs no normalisation at all -- a
-    non-empty C-contiguous float32/float64 ndarray reduced over its last
-    axis -- else None (the general path then checks and arranges everything)."""
+def _fast_rows(name, x, axis):
+    """(specialised kernel, rows view) when ``x`` needs no normalisation at all -- a
+    non-empty float32/float64 ndarray reduced over its last axis whose layout the row
+    kernels take as it is (_rows_view, the general path's rule) -- else None (the
+    general path then checks and arranges everything)."""
     if type(x) is not np.ndarray or type(axis) is not int:
         return None
+    k = _SPECIALISED[name].get(x.dtype)
     nd = x.ndim
-    if (nd == 0 or (axis != -1 and axis != nd - 1) or not x.flags.c_contiguous
-            or not x.flags.aligned or x.size == 0):
+    if k is None or nd == 0 or (axis != -1 and axis != nd - 1) or x.size == 0:
         return None
-    return _SPECIALISED[name].get(x.dtype)
+    v = _rows_view(x)
+    return None if v is None else (k, v)
 
 
-def _fast_out(x, out):
-    """``out`` itself when the kernel may write it directly: None (allocate),
-    or an ndarray like ``x`` (dtype, shape, C order, writeable) that is ``x``
-    itself or shares no memory with it.  False sends the call down the
-    general path, which checks ``out`` and explains what is wrong."""
+def _fast_out(x, xv, out):
+    """(result, its rows view) for the fast path: a new array for ``out=None``, else
+    ``out`` when it is an ndarray of the result's dtype and shape, writeable, that
+    the kernel may write straight into by the general path's rules (_rows_view,
+    _may_write, as in _direct_target).  None sends the call down the general path,
+    which checks ``out`` and explains what is wrong."""
     if out is None:
-        return np.empty_like(x)
+        y = np.empty(x.shape, x.dtype)
+        return y, (y if y.ndim == 2 else y.reshape(xv.shape))
     if (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
-            and out.flags.c_contiguous and out.flags.writeable and out.flags.aligned
-            and (out is x or not np.may_share_memory(out, x))):
-        return out
-    return False
+            and out.flags.writeable):
+        ov = _rows_view(out)
+        if ov is not None and _may_write(ov, xv):
+            return out, ov
+    return None
 
 
-def _fast_elementwise(kernel, x, out, n_threads):
+def _fast_elementwise(name, x, axis, out, n_threads):
     """The whole call for the common case, or None to take the general path."""
-    y = _fast_out(x, out)
-    if y is False:
+    plan = _fast_rows(name, x, axis)
+    if plan is None:
+        return None
+    kernel, xv = plan
+    res = _fast_out(x, xv, out)
+    if res is None:
         return None
     nt = 0 if n_threads is None else ck.check_threads(n_threads)
-    if x.ndim == 2:
-        kernel(x, y, nt)
-    else:
-        n = x.shape[-1]
-        kernel(x.reshape(-1, n), y.reshape(-1, n), nt)
-    return y
+    kernel(xv, res[1], nt)
+    return res[0]
 
 
 def _normalise(name, x, axis, out, n_threads):
     """softmax / log_softmax: the fast path, else checks, layout and the kernels."""
-    k = _fast_kernel(name, x, axis)
-    if k is not None:
-        y = _fast_elementwise(k, x, out, n_threads)
-        if y is not None:
-            return y
+    y = _fast_elementwise(name, x, axis, out, n_threads)
+    if y is not None:
+        return y
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
@@ -321,28 +336,28 @@ _I64_MIN, _I64_END = -2**63, 2**63
 
 
 def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out, n_threads):
-    """The whole cross-entropy call for the common case -- C-contiguous float32/float64
-    logits with the classes last, C-contiguous int64 class targets of the sample shape,
-    no options beyond reduction and ignore_index, grad_out None or like the logits --
-    else None (general path)."""
-    k = _fast_kernel("cross_entropy_plain", logits, axis)
-    if (k is None or type(target) is not np.ndarray or target.dtype is not _INT64
+    """The whole cross-entropy call for the common case -- float32/float64 logits with
+    the classes last in a layout the row kernels take (_fast_rows), C-contiguous int64
+    class targets of the sample shape, no options beyond reduction and ignore_index,
+    grad_out None or one the kernel may write (_fast_out) -- else None (general path)."""
+    plan = _fast_rows("cross_entropy_plain", logits, axis)
+    if (plan is None or type(target) is not np.ndarray or target.dtype is not _INT64
             or not target.flags.c_contiguous or not target.flags.aligned or target.shape != logits.shape[:-1]
             or type(reduction) is not str or reduction not in ck.REDUCTIONS
             or type(ignore_index) is not int or not _I64_MIN < ignore_index < _I64_END):
         return None
-    g = None
+    k, xv = plan
+    g = g3 = None
     if with_grad:
-        g = _fast_out(logits, grad_out)
-        if g is False:
+        res = _fast_out(logits, xv, grad_out)
+        if res is None:
             return None
+        g, g3 = res[0], res[1][..., None]
     nt = 0 if n_threads is None else ck.check_threads(n_threads)
     n = logits.shape[-1]
-    x3 = (logits if logits.ndim == 2 else logits.reshape(-1, n))[..., None]
     flat = target.reshape(-1)
     loss = np.empty(flat.size, np.float64)
-    g3 = None if g is None else (g if g.ndim == 2 else g.reshape(-1, n))[..., None]
-    bad, total = k(x3, flat, loss, g3, ignore_index, reduction == "mean", nt)
+    bad, total = k(xv[..., None], flat, loss, g3, ignore_index, reduction == "mean", nt)
     if bad >= 0:
         raise ck.target_error(target, bad, n, ignore_index)
     res = ck.finish_loss(loss, reduction, target.shape, logits.dtype, total)
@@ -355,9 +370,14 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
     nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, kind, t, o = ck.ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
-    if compute not in _NATIVE:
-        return reference._ce(with_grad, a, t, ax, reduction, weight, ignore_index,
-                             label_smoothing, z_loss, softcap, return_lse, grad_loss, grad_out)
+    if compute not in _NATIVE:      # long double: the reference computes in it
+        kw = dict(axis=ax, reduction=reduction, weight=weight, ignore_index=ignore_index,
+                  label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
+                  return_lse=return_lse)
+        if with_grad:
+            return reference.cross_entropy_with_grad(a, t, grad_loss=grad_loss, grad_out=grad_out,
+                                                     **kw)
+        return reference.cross_entropy(a, t, **kw)
     scale, rows = ck.grad_loss_factors(grad_loss, reduction, sample_shape) if with_grad else (1.0, None)
     if grad_out is not None:
         ck.check_out(grad_out, a.shape, result, name="grad_out")

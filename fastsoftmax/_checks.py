@@ -48,6 +48,8 @@ def check_threads(n_threads):
     """0 (the process limit) for None, else a positive int; TypeError / ValueError otherwise."""
     if n_threads is None:
         return 0
+    if type(n_threads) is int and 0 < n_threads <= MAX_THREADS:   # the common case, at once
+        return n_threads
     if isinstance(n_threads, (bool, np.bool_)):
         raise TypeError("n_threads must be None or a positive integer, not bool")
     try:
@@ -204,18 +206,34 @@ def first_bad_probs(probs, axis):
     return int(hits[0]) if hits.size else -1
 
 
+def ce_target_kind(dtype, shape, logits_shape, axis):
+    """"probs" or "class" for a target of this dtype and shape (NumPy or dask arrays alike):
+    floating targets are probabilities of the logits' shape, integer ones class indices of
+    the logits' shape without the class axis; TypeError / ValueError otherwise."""
+    dtype, shape, logits_shape = np.dtype(dtype), tuple(shape), tuple(logits_shape)
+    if dtype.kind == "f":
+        if shape != logits_shape:
+            raise TypeError(
+                f"target has dtype {dtype} and shape {shape}; class indices must be an "
+                f"integer array (floating-point targets are class probabilities and must have "
+                f"the logits' shape {logits_shape})"
+            )
+        return "probs"
+    if dtype.kind not in "iu":
+        raise TypeError(f"target has dtype {dtype}; class indices must be an integer array")
+    sample_shape = logits_shape[:axis] + logits_shape[axis + 1:]
+    if shape != sample_shape:
+        raise ValueError(
+            f"target has shape {shape}; expected {sample_shape} "
+            "(the logits' shape without the class axis)"
+        )
+    return "class"
+
+
 def ce_target(target, logits_shape, axis):
     """("class", int array of the sample shape) or ("probs", float array of the logits' shape)."""
     t = np.asarray(target)
-    if t.dtype.kind == "f":
-        if t.shape != tuple(logits_shape):
-            raise TypeError(
-                f"target has dtype {t.dtype} and shape {t.shape}; class indices must be an "
-                f"integer array (floating-point targets are class probabilities and must have "
-                f"the logits' shape {tuple(logits_shape)})"
-            )
-        return "probs", t
-    return "class", as_targets(target, logits_shape[:axis] + logits_shape[axis + 1:])
+    return ce_target_kind(t.dtype, t.shape, logits_shape, axis), t
 
 
 def _option_float(value, name):
@@ -294,6 +312,53 @@ def ce_inputs(logits, target, axis, reduction, weight, ignore_index, label_smoot
                          compute)
     sample_shape = a.shape[:ax] + a.shape[ax + 1:]
     return a, compute, result, ax, sample_shape, kind, t, opts
+
+
+def linear_inputs(h, W, target, bias, reduction):
+    """The checks of the fused linear cross-entropy: (h, W, bias in the compute dtype, target,
+    compute dtype).  h is (N, D), W (V, D), bias (V,) or None, target class indices (N,) or
+    probabilities (N, V)."""
+    check_reduction(reduction)
+    h = np.asarray(h)
+    W = np.asarray(W)
+    for a, name in ((h, "h"), (W, "W")):
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"{name} has dtype {a.dtype}; it must be real")
+    if h.ndim != 2:
+        raise ValueError(f"h has shape {h.shape}; expected (N, D)")
+    if W.ndim != 2:
+        raise ValueError(f"W has shape {W.shape}; expected (V, D), one row per class")
+    if h.shape[1] != W.shape[1]:
+        raise ValueError(f"h has shape {h.shape} and W {W.shape}: their last dimensions (D) differ")
+    if W.shape[0] == 0:
+        raise ValueError(f"W has shape {W.shape}: zero classes")
+    dt = np.result_type(h.dtype, W.dtype, np.float32)
+    if dt not in (np.float32, np.float64):
+        dt = np.dtype(np.float64)
+    n, v = h.shape[0], W.shape[0]
+    if bias is not None:
+        bias = np.asarray(class_vector(bias, "bias", v), dt)
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        if t.shape != (n, v):
+            raise TypeError(
+                f"target has dtype {t.dtype} and shape {t.shape}; class indices must be an "
+                f"integer array of shape ({n},) (floating-point targets are class probabilities "
+                f"of shape ({n}, {v}))")
+    else:
+        t = as_targets(t, (n,))
+    return np.asarray(h, dt), np.asarray(W, dt), bias, t, dt
+
+
+def check_chunk_size(chunk_size):
+    """None, or the chunk size as a positive int; TypeError / ValueError otherwise."""
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(f"chunk_size must be None or a positive integer, not {type(chunk_size).__name__}")
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be None or a positive integer, got {chunk_size!r}")
+    return int(chunk_size)
 
 
 def class_vector(value, name, n_classes):

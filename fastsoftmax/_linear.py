@@ -31,47 +31,15 @@ DW_BUFFER_FRACTION = 4
 
 
 def prepare(h, W, target, bias, chunk_size, reduction, threads=1):
-    """Checks shared by both backends: (h, W, bias, target, dtype, rows per chunk)."""
-    ck.check_reduction(reduction)
-    h = np.asarray(h)
-    W = np.asarray(W)
-    for a, name in ((h, "h"), (W, "W")):
-        if a.dtype.kind not in "fiub":
-            raise TypeError(f"{name} has dtype {a.dtype}; it must be real")
-    if h.ndim != 2:
-        raise ValueError(f"h has shape {h.shape}; expected (N, D)")
-    if W.ndim != 2:
-        raise ValueError(f"W has shape {W.shape}; expected (V, D), one row per class")
-    if h.shape[1] != W.shape[1]:
-        raise ValueError(f"h has shape {h.shape} and W {W.shape}: their last dimensions (D) differ")
-    if W.shape[0] == 0:
-        raise ValueError(f"W has shape {W.shape}: zero classes")
-    dt = np.result_type(h.dtype, W.dtype, np.float32)
-    if dt not in (np.float32, np.float64):
-        dt = np.dtype(np.float64)
+    """The checks (_checks.linear_inputs), then the rows per chunk:
+    (h, W, bias, target, dtype, rows per chunk)."""
+    h, W, bias, t, dt = ck.linear_inputs(h, W, target, bias, reduction)
+    chunk = ck.check_chunk_size(chunk_size)
     n, v = h.shape[0], W.shape[0]
-    if bias is not None:
-        bias = ck.class_vector(bias, "bias", v)
-    t = np.asarray(target)
-    if t.dtype.kind == "f":
-        if t.shape != (n, v):
-            raise TypeError(
-                f"target has dtype {t.dtype} and shape {t.shape}; class indices must be an "
-                f"integer array of shape ({n},) (floating-point targets are class probabilities "
-                f"of shape ({n}, {v}))")
-    else:
-        t = ck.as_targets(t, (n,))
-    if chunk_size is None:
+    if chunk is None:
         chunk = max(MIN_CHUNK, CHUNK_BYTES // (v * dt.itemsize) // 64 * 64,
                     ROWS_PER_THREAD * threads)
-    elif isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)):
-        raise TypeError(f"chunk_size must be None or a positive integer, not {type(chunk_size).__name__}")
-    elif chunk_size <= 0:
-        raise ValueError(f"chunk_size must be None or a positive integer, got {chunk_size!r}")
-    else:
-        chunk = int(chunk_size)
-    return (np.asarray(h, dt), np.asarray(W, dt), None if bias is None else np.asarray(bias, dt),
-            t, dt, max(1, min(chunk, n)))
+    return h, W, bias, t, dt, max(1, min(chunk, n))
 
 
 def total_weight(t, weight, ignore_index, n_classes):

@@ -186,22 +186,13 @@ def logsumexp(x, axis=-1, keepdims=False):
 # --------------------------------------------------------------------------
 
 
-def _targets(x, target, ndim_logits, ax):
+def _targets(x, target, logits_shape, ax):
     """Targets as a dask array aligned with the moved logits' sample chunks; kind."""
     t = da.asarray(target)
-    if t.dtype.kind == "f":
-        kind = "probs"
-        if t.shape != tuple(np.insert(np.array(x.shape[:-1]), ax, x.shape[-1])):
-            raise ValueError(f"probability targets have shape {t.shape}; they must have the "
-                             "logits' shape")
-        t = t if ax == ndim_logits - 1 else da.moveaxis(t, ax, -1)
+    kind = ck.ce_target_kind(t.dtype, t.shape, logits_shape, ax)
+    if kind == "probs":
+        t = t if ax == len(logits_shape) - 1 else da.moveaxis(t, ax, -1)
         return t.rechunk(x.chunks), kind
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"target has dtype {t.dtype}; class indices must be integers "
-                        "(or floating-point probabilities)")
-    if t.shape != x.shape[:-1]:
-        raise ValueError(f"target has shape {t.shape}; the logits' shape without the class "
-                         f"axis is {x.shape[:-1]}")
     return t.rechunk(x.chunks[:-1]), "class"
 
 
@@ -236,13 +227,14 @@ def _finish(per_sample, reduction, total, result):
 
 def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
         z_loss, softcap):
-    ndim = da.asarray(logits).ndim
-    x, ax, compute, result = _prepare(logits, axis, "logits")
     ck.check_reduction(reduction)
+    logits = da.asarray(logits)
+    ndim = logits.ndim
+    ck.as_real_array(np.empty(0, logits.dtype), "logits")
+    ck.check_class_axis(logits, axis)
+    x, ax, compute, result = _prepare(logits, axis, "logits")
     n_classes = x.shape[-1]
-    if n_classes == 0:
-        raise ValueError("logits have zero classes along the class axis")
-    t, kind = _targets(x, target, ndim, ax)
+    t, kind = _targets(x, target, logits.shape, ax)
     o = ck.ce_options(n_classes, weight, ignore_index, label_smoothing, z_loss, softcap,
                       dtype=compute)
     w = o.weight
