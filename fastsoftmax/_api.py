@@ -9,16 +9,10 @@ the GIL.  No Python loop ever runs over rows.
 import numpy as np
 
 from . import _checks as ck
-from . import _core
+from . import _core  # type: ignore[attr-defined]  # the compiled extension
 from . import _linear
 from . import reference
-from ._docs import attach
 
-__all__ = [
-    "softmax", "log_softmax", "logsumexp", "softmax_backward",
-    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
-    "linear_cross_entropy", "linear_cross_entropy_with_grad",
-]
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -257,10 +251,7 @@ def _fast_elementwise(name, x, axis, out, n_threads):
 
 
 def _normalise(name, x, axis, out, n_threads):
-    """softmax / log_softmax: the fast path, else checks, layout and the kernels."""
-    y = _fast_elementwise(name, x, axis, out, n_threads)
-    if y is not None:
-        return y
+    """softmax / log_softmax off the fast path: checks, layout and the kernels."""
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
@@ -271,11 +262,13 @@ def _normalise(name, x, axis, out, n_threads):
 
 
 def softmax(x, axis=-1, *, out=None, n_threads=None):
-    return _normalise("softmax", x, axis, out, n_threads)
+    y = _fast_elementwise("softmax", x, axis, out, n_threads)
+    return y if y is not None else _normalise("softmax", x, axis, out, n_threads)
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
-    return _normalise("log_softmax", x, axis, out, n_threads)
+    y = _fast_elementwise("log_softmax", x, axis, out, n_threads)
+    return y if y is not None else _normalise("log_softmax", x, axis, out, n_threads)
 
 
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
@@ -530,5 +523,3 @@ def available_isas():
     """Kernel sets this build and this CPU can run, slowest first."""
     return [n for n in _core.compiled_isas() if _core.isa_supported(n)]
 
-
-attach(globals())

@@ -9,15 +9,9 @@ whose non-finite semantics fastsoftmax follows.
 import numpy as np
 
 from . import _checks as ck
-from ._docs import attach
 
 _finish = ck.finish_array
 
-__all__ = [
-    "softmax", "log_softmax", "logsumexp", "softmax_backward",
-    "log_softmax_backward", "cross_entropy", "cross_entropy_with_grad", "nll_loss",
-    "linear_cross_entropy", "linear_cross_entropy_with_grad",
-]
 
 
 def _work(arr, compute):
@@ -82,6 +76,7 @@ def _logsumexp(w, axis, keepdims):
 
 
 def softmax(x, axis=-1, *, out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.softmax``: the same signature and semantics."""
     ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
@@ -91,6 +86,7 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.log_softmax``: the same signature and semantics."""
     ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
@@ -100,6 +96,7 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None):
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.logsumexp``: the same signature and semantics."""
     ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     ax = ck.check_axis(axis, a.ndim)
@@ -111,6 +108,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
 
 
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.softmax_backward``: the same signature and semantics."""
     ck.check_threads(n_threads)
     (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
     ck.check_same_shape(g, yy, "grad", "y")
@@ -127,6 +125,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.log_softmax_backward``: the same signature and semantics."""
     ck.check_threads(n_threads)
     (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
     ck.check_same_shape(g, lp, "grad", "logp")
@@ -227,6 +226,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
 def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ignore_index=-100,
                   label_smoothing=0.0, z_loss=0.0, softcap=None, return_lse=False,
                   n_threads=None):
+    """NumPy reference of ``fastsoftmax.cross_entropy``: the same signature and semantics."""
     ck.check_threads(n_threads)
     return _ce(False, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
                z_loss, softcap, return_lse, None, None)
@@ -235,6 +235,7 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ign
 def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight=None,
                             ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
                             return_lse=False, grad_loss=None, grad_out=None, n_threads=None):
+    """NumPy reference of ``fastsoftmax.cross_entropy_with_grad``: the same signature and semantics."""
     ck.check_threads(n_threads)
     return _ce(True, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
                z_loss, softcap, return_lse, grad_loss, grad_out)
@@ -242,6 +243,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight
 
 def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction="mean",
              n_threads=None):
+    """NumPy reference of ``fastsoftmax.nll_loss``: the same signature and semantics."""
     ck.check_threads(n_threads)
     ck.check_reduction(reduction)
     a, compute, result = ck.as_real_array(logp, "logp")
@@ -283,6 +285,7 @@ def _linear_ce_f64(with_grad, h, W, target, bias, chunk_size, reduction, grad_lo
 def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
                          weight=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
                          softcap=None, return_lse=False, n_threads=None):
+    """NumPy reference of ``fastsoftmax.linear_cross_entropy``: the same signature and semantics."""
     ck.check_threads(n_threads)
     return _linear_ce(False, h, W, target, bias, chunk_size, reduction, None,
                       dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
@@ -293,10 +296,9 @@ def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, 
                                    weight=None, ignore_index=-100, label_smoothing=0.0,
                                    z_loss=0.0, softcap=None, return_lse=False, grad_loss=None,
                                    n_threads=None):
+    """NumPy reference of ``fastsoftmax.linear_cross_entropy_with_grad``: the same signature and semantics."""
     ck.check_threads(n_threads)
     return _linear_ce(True, h, W, target, bias, chunk_size, reduction, grad_loss,
                       dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
                            z_loss=z_loss, softcap=softcap, return_lse=return_lse))
 
-
-attach(globals())

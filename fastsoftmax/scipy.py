@@ -51,7 +51,7 @@ _NAMES = ("softmax", "log_softmax", "logsumexp")
 # scipy itself: the fallback for non-real input, and the patch registry
 # --------------------------------------------------------------------------
 
-_originals = {}   # name -> scipy.special's own function while patched
+_originals: dict = {}   # name -> scipy.special's own function while patched
 
 
 def _scipy_function(name):

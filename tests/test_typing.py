@@ -1,5 +1,6 @@
 """The type stubs (fastsoftmax/__init__.pyi, py.typed) describe the API a user calls."""
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -66,3 +67,22 @@ def test_stubs_reject_wrong_calls(tmp_path):
     out, status = _mypy(tmp_path, BAD)
     assert status == 1, out
     assert out.count("error:") == 3, out
+
+
+def test_stubs_match_the_runtime(tmp_path):
+    """``python -m mypy.stubtest fastsoftmax``: every name, parameter and default of
+    __init__.pyi is the imported module's (tests/stubtest.ini: third-party packages
+    without stubs are not checked; tests/stubtest_allowlist.txt: private internals
+    stubtest cannot see through)."""
+    pytest.importorskip("mypy.stubtest")
+    here = Path(__file__).resolve().parent
+    package_root = Path(fs.__file__).resolve().parents[1]
+    env = dict(os.environ, MYPY_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("MYPYPATH", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "fastsoftmax", "--ignore-missing-stub",
+         "--mypy-config-file", str(here / "stubtest.ini"),
+         "--allowlist", str(here / "stubtest_allowlist.txt")],
+        cwd=package_root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Success" in r.stdout, r.stdout
