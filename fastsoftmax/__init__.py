@@ -53,6 +53,34 @@ else:
 
 backend = "numpy" if _impl is reference else "c"
 
+
+# Paragraphs several docstrings share, written once: a docstring below names one by
+# a line holding just "{n_threads}", "{dtypes}" or "{accuracy}".
+_SHARED_PARAGRAPHS = {
+    "{n_threads}": """n_threads : int or None, default None
+        Threads to use; None uses ``fastsoftmax.get_num_threads()``
+        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
+        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
+        Small inputs run on one thread. Results are bitwise identical for
+        every thread count.  (The NumPy reference accepts and ignores it.)""",
+    "{dtypes}": """float32 and float64 are computed natively and returned in the same dtype;
+    float16 is computed in float32 and returned as float16; integer and bool
+    inputs are computed and returned as float64. Complex and object arrays
+    raise TypeError.""",
+    "{accuracy}": """Accuracy: against an exact (float64 for float32, long double for float64)
+    computation, float32 results have relative error <= 2e-6 for entries
+    >= 1e-30 (rows sum to 1 within 1e-6) and float64 results <= 5e-14.""",
+}
+
+
+def _with_shared_paragraphs(fn):
+    for marker, text in _SHARED_PARAGRAPHS.items():
+        if fn.__doc__:                  # None under python -OO
+            fn.__doc__ = fn.__doc__.replace(marker, text)
+    return fn
+
+
+@_with_shared_paragraphs
 def softmax(x, axis=-1, *, out=None, n_threads=None):
     """Softmax along an axis: ``exp(x - max) / sum(exp(x - max))``.
 
@@ -66,12 +94,7 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
     out : ndarray, optional
         Where to write the result: same shape and dtype as the result, writeable.
         May be ``x`` itself (in place).
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -80,13 +103,8 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
 
     Notes
     -----
-    float32 and float64 are computed natively and returned in the same dtype;
-    float16 is computed in float32 and returned as float16; integer and bool
-    inputs are computed and returned as float64. Complex and object arrays
-    raise TypeError.
-    Accuracy: against an exact (float64 for float32, long double for float64)
-    computation, float32 results have relative error <= 2e-6 for entries
-    >= 1e-30 (rows sum to 1 within 1e-6) and float64 results <= 5e-14.
+    {dtypes}
+    {accuracy}
     Non-finite input follows scipy.special: a row holding NaN, +inf, or only
     -inf gives a row of NaN; other rows are unaffected.
 
@@ -99,6 +117,7 @@ def softmax(x, axis=-1, *, out=None, n_threads=None):
     return _impl.softmax(x, axis, out=out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
     """Log of the softmax along an axis: ``(x - max) - log(sum(exp(x - max)))``.
 
@@ -109,12 +128,7 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None):
         None means the whole array.
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``x``.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -123,10 +137,7 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None):
 
     Notes
     -----
-    float32 and float64 are computed natively and returned in the same dtype;
-    float16 is computed in float32 and returned as float16; integer and bool
-    inputs are computed and returned as float64. Complex and object arrays
-    raise TypeError.
+    {dtypes}
     Accuracy: absolute error <= 2e-6 * max(1, |exact|) for float32 and
     <= 5e-14 * max(1, |exact|) for float64.
     Non-finite input follows scipy.special: NaN rows and all -inf rows give
@@ -141,6 +152,7 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None):
     return _impl.log_softmax(x, axis, out=out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     """``log(sum(exp(x)))`` along an axis, computed without overflow.
 
@@ -153,12 +165,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
         Keep the reduced axis with length 1.
     out : ndarray, optional
         Of the reduced shape and the result dtype, writeable.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -167,10 +174,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
 
     Notes
     -----
-    float32 and float64 are computed natively and returned in the same dtype;
-    float16 is computed in float32 and returned as float16; integer and bool
-    inputs are computed and returned as float64. Complex and object arrays
-    raise TypeError.
+    {dtypes}
     Accuracy: absolute error <= 2e-6 * max(1, |exact|) for float32 and
     <= 5e-14 * max(1, |exact|) for float64.
     An empty axis gives -inf. A row with NaN gives NaN; with +inf (and no
@@ -185,6 +189,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     return _impl.logsumexp(x, axis, keepdims=keepdims, out=out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
     """Gradient through softmax: ``y * (grad - sum(grad * y, axis))``.
 
@@ -197,12 +202,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
     axis : int or None, default -1
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``grad`` or ``y``.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -224,6 +224,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
     return _impl.softmax_backward(grad, y, axis, out=out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     """Gradient through log_softmax: ``grad - exp(logp) * sum(grad, axis)``.
 
@@ -236,12 +237,7 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     axis : int or None, default -1
     out : ndarray, optional
         Same shape and dtype as the result, writeable; may be ``grad`` or ``logp``.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -259,6 +255,7 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
     return _impl.log_softmax_backward(grad, logp, axis, out=out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def cross_entropy(logits, target, *, axis=-1, reduction='mean', weight=None, ignore_index=-100,
                   label_smoothing=0.0, z_loss=0.0, softcap=None, return_lse=False, n_threads=None):
     """Cross-entropy of logits against class targets or class probabilities.
@@ -301,12 +298,7 @@ def cross_entropy(logits, target, *, axis=-1, reduction='mean', weight=None, ign
     return_lse : bool, default False
         Also return the per-sample logsumexp of the (capped) logits, float,
         sample-shaped (0.0 for ignored samples).
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -351,6 +343,7 @@ def cross_entropy(logits, target, *, axis=-1, reduction='mean', weight=None, ign
         n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def cross_entropy_with_grad(logits, target, *, axis=-1, reduction='mean', weight=None,
                             ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
                             return_lse=False, grad_loss=None, grad_out=None, n_threads=None):
@@ -373,12 +366,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction='mean', weight
         Where to write the gradient: the logits' shape and result dtype,
         writeable. May be ``logits`` itself: the gradient then overwrites the
         logits and no array of their size is allocated.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -409,6 +397,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction='mean', weight
         grad_loss=grad_loss, grad_out=grad_out, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction='mean',
              n_threads=None):
     """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss.
@@ -425,12 +414,7 @@ def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction
         Class indices in [0, C) or equal to ``ignore_index``.
     axis, weight, ignore_index, reduction
         As for :func:`cross_entropy`.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Examples
     --------
@@ -443,6 +427,7 @@ def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction
         n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction='mean',
                          weight=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
                          softcap=None, return_lse=False, n_threads=None):
@@ -468,12 +453,7 @@ def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction=
         per thread.
     reduction, weight, ignore_index, label_smoothing, z_loss, softcap, return_lse
         As for :func:`cross_entropy`.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
@@ -495,6 +475,7 @@ def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction=
         return_lse=return_lse, n_threads=n_threads)
 
 
+@_with_shared_paragraphs
 def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, reduction='mean',
                                    weight=None, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
                                    softcap=None, return_lse=False, grad_loss=None, n_threads=None):
@@ -512,12 +493,7 @@ def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, 
         As for :func:`linear_cross_entropy`.
     grad_loss : array_like, optional
         The upstream gradient, as for :func:`cross_entropy_with_grad`.
-    n_threads : int or None, default None
-        Threads to use; None uses ``fastsoftmax.get_num_threads()``
-        (FASTSOFTMAX_NUM_THREADS, else OMP_NUM_THREADS, else all CPUs this
-        process may use; ``threadpoolctl.threadpool_limits`` lowers it).
-        Small inputs run on one thread. Results are bitwise identical for
-        every thread count.  (The NumPy reference accepts and ignores it.)
+    {n_threads}
 
     Returns
     -------
