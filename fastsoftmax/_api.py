@@ -33,9 +33,12 @@ def _rows_view(moved):
     The one layout rule of the row kernels' operands and outputs, on the fast path
     and the general path alike: elements contiguous within a row, rows a whole
     number of elements apart, naturally aligned."""
+    flags = moved.flags
+    if flags.c_contiguous and flags.aligned:   # the common case: two flags decide
+        if moved.ndim == 2:
+            return moved
+        return moved.reshape(ck.prod(moved.shape[:-1]), moved.shape[-1])
     n = moved.shape[-1]
-    if moved.flags.c_contiguous and moved.flags.aligned:   # the common case: two flags decide
-        return moved if moved.ndim == 2 else moved.reshape(ck.prod(moved.shape[:-1]), n)
     rows = ck.prod(moved.shape[:-1])
     if moved.ndim == 2:
         v = moved
