@@ -8,6 +8,7 @@
 #ifndef FASTSOFTMAX_KERNELS_H
 #define FASTSOFTMAX_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -131,6 +132,15 @@ typedef struct fs_kernel_table {
     FS_TABLE_FIELDS(f32)
     FS_TABLE_FIELDS(f64)
 } fs_kernel_table;
+
+/* The cross-entropy gradient at the target class, (p_t - 1) * scale with
+ * p_t = exp(x_t - m) / s: formed from the target logit, the row max and the
+ * row sum in double, not from the stored softmax entry, because p_t - 1
+ * cancels (p_t near 1 keeps only the bits the double sum holds).  Every
+ * kernel and the chunked driver write the target entry through this. */
+static inline double fs_ce_target_grad(double xt, double m, double s, double scale) {
+    return (exp(xt - m) / s - 1.0) * scale;
+}
 
 /* The entries of one dtype of fs_kernels_<set>, from the names the bodies
  * define with FS_FN (fs_names.h): <kernel>_<set>_<dtype>. */
