@@ -15,6 +15,7 @@ from . import reference
 
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
+_INT64 = np.dtype(np.int64)
 
 
 def _moved(a, axis):
@@ -65,6 +66,17 @@ def _as_rows(a, axis, dtype):
             return v
     c = np.array(moved, dtype=dtype, order="C")   # a fresh, aligned copy
     return c.reshape(-1, moved.shape[-1])
+
+
+def _flat_targets_view(t):
+    """Class targets as the flat int64 array the kernels read, when ``t`` is one already
+    (an int64 ndarray, C-contiguous, aligned): the one rule of the fast and general
+    paths; else None."""
+    if type(t) is np.ndarray and t.dtype is _INT64:
+        flags = t.flags
+        if flags.c_contiguous and flags.aligned:
+            return t.reshape(-1)
+    return None
 
 
 def _c_aligned(a, dtype):
@@ -327,7 +339,6 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
     return r[()] if (out is None and r.ndim == 0) else r
 
 
-_INT64 = np.dtype(np.int64)
 _I64_MIN, _I64_END = -2**63, 2**63
 
 
@@ -337,8 +348,8 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
     class targets of the sample shape, no options beyond reduction and ignore_index,
     grad_out None or one the kernel may write (_fast_out) -- else None (general path)."""
     plan = _fast_rows("cross_entropy_plain", logits, axis)
-    if (plan is None or type(target) is not np.ndarray or target.dtype is not _INT64
-            or not target.flags.c_contiguous or not target.flags.aligned or target.shape != logits.shape[:-1]
+    flat = _flat_targets_view(target)
+    if (plan is None or flat is None or target.shape != logits.shape[:-1]
             or type(reduction) is not str or reduction not in ck.REDUCTIONS
             or type(ignore_index) is not int or not _I64_MIN < ignore_index < _I64_END):
         return None
@@ -351,7 +362,6 @@ def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out,
         g, g3 = res[0], res[1][..., None]
     nt = 0 if n_threads is None else ck.check_threads(n_threads)
     n = logits.shape[-1]
-    flat = target.reshape(-1)
     loss = np.empty(flat.size, np.float64)
     bad, total = k(xv[..., None], flat, loss, g3, ignore_index, reduction == "mean", nt)
     if bad >= 0:
@@ -384,7 +394,11 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         bad = ck.first_bad_target(t, n_classes, o.ignore_index)
         if bad >= 0:
             raise ck.target_error(t, bad, n_classes, o.ignore_index)
-    flat = None if probs else _c_aligned(t.reshape(-1), np.int64)
+    flat = None
+    if not probs:
+        flat = _flat_targets_view(t)
+        if flat is None:
+            flat = _c_aligned(t.reshape(-1), np.int64)
     w = None if o.weight is None else _c_aligned(o.weight, compute)
     cap = 0.0 if o.softcap is None else o.softcap
     loss = np.empty(ns, np.float64)
