@@ -1,5 +1,5 @@
 """The kernel sets' exp: <= 2 ulp over a dense sweep of the finite range, exact
-underflow to +0, -inf -> 0, +inf and overflow -> +inf, NaN -> NaN (exp_simd.h)."""
+underflow to +0, -inf -> 0, +inf and overflow -> +inf, NaN -> NaN (csrc/math_simd.inc)."""
 import numpy as np
 import pytest
 
