@@ -134,16 +134,22 @@ def check_class_axis(logits, axis):
     return ax
 
 
+def check_class_targets(dtype, shape, sample_shape):
+    """Class indices must be integers of the logits' shape without the class axis
+    (NumPy or dask arrays alike); TypeError / ValueError otherwise."""
+    if np.dtype(dtype).kind not in "iu":
+        raise TypeError(f"target has dtype {dtype}; class indices must be an integer array")
+    if tuple(shape) != tuple(sample_shape):
+        raise ValueError(
+            f"target has shape {tuple(shape)}; expected {tuple(sample_shape)} "
+            "(the logits' shape without the class axis)"
+        )
+
+
 def as_targets(target, sample_shape):
     """Integer class indices of the logits' shape without the class axis."""
     t = np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"target has dtype {t.dtype}; class indices must be an integer array")
-    if t.shape != tuple(sample_shape):
-        raise ValueError(
-            f"target has shape {t.shape}; expected {tuple(sample_shape)} "
-            "(the logits' shape without the class axis)"
-        )
+    check_class_targets(t.dtype, t.shape, sample_shape)
     return t
 
 
@@ -219,14 +225,7 @@ def ce_target_kind(dtype, shape, logits_shape, axis):
                 f"the logits' shape {logits_shape})"
             )
         return "probs"
-    if dtype.kind not in "iu":
-        raise TypeError(f"target has dtype {dtype}; class indices must be an integer array")
-    sample_shape = logits_shape[:axis] + logits_shape[axis + 1:]
-    if shape != sample_shape:
-        raise ValueError(
-            f"target has shape {shape}; expected {sample_shape} "
-            "(the logits' shape without the class axis)"
-        )
+    check_class_targets(dtype, shape, logits_shape[:axis] + logits_shape[axis + 1:])
     return "class"
 
 
