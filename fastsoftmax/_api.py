@@ -167,18 +167,15 @@ def _cols_operands(arrays, axis, compute):
     return views
 
 
-def _columns(cols_kernel, arrays, axis, out, compute, result, nt):
-    """The whole call through a column kernel, or None when the layout does not allow it."""
-    views = _cols_operands(arrays, axis, compute)
-    if views is None:
-        return None
+def _columns(cols_kernel, views, shape, axis, out, compute, result, nt):
+    """The whole call through a column kernel on the operands' column views
+    (_cols_operands), writing a result of ``shape``."""
     if out is not None and out.dtype == compute:
         tv = _cols_view(out, axis)
-        if tv is not None and all(not np.may_share_memory(tv, v) or _same_view(tv, v)
-                                  for v in views):
+        if tv is not None and all(_may_write(tv, v) for v in views):
             cols_kernel(*views, tv, nt)
             return out
-    res = np.empty(arrays[0].shape, compute)
+    res = np.empty(shape, compute)
     cols_kernel(*views, _cols_view(res, axis), nt)
     return ck.finish_array(res, out, result)
 
@@ -191,9 +188,9 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     if arrays[0].size == 0:
         return out if out is not None else np.empty(shape, result)
     if cols_kernel is not None:
-        y = _columns(cols_kernel, arrays, axis, out, compute, result, nt)
-        if y is not None:
-            return y
+        views = _cols_operands(arrays, axis, compute)
+        if views is not None:
+            return _columns(cols_kernel, views, shape, axis, out, compute, result, nt)
     ops = [_as_rows(a, axis, compute) for a in arrays]
     direct = _direct_target(out, axis, compute, ops)
     if direct is not None:
@@ -211,7 +208,7 @@ _SPECIALISED = {
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "softmax_cols", "log_softmax_cols", "logsumexp_cols",
                  "softmax_backward_cols", "log_softmax_backward_cols", "cross_entropy",
-                 "cross_entropy_plain", "accumulate", "exp")
+                 "cross_entropy_plain", "accumulate")
 }
 
 
@@ -428,9 +425,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         cols = _cols_operands([a, t] if probs else [a], ax, compute)
         if cols is not None:       # a non-last class axis: no transposed copy, every option
             if with_grad:
-                grad = _columns((lambda x3, p3, g3, n: run(x3, p3, g3, n)) if probs else
-                                (lambda x3, g3, n: run(x3, None, g3, n)),
-                                [a, t] if probs else [a], ax, grad_out, compute, result, nt)
+                grad = _columns(run if probs else (lambda x3, g3, n: run(x3, None, g3, n)),
+                                cols, a.shape, ax, grad_out, compute, result, nt)
             else:
                 run(cols[0], cols[1] if probs else None, None, nt)
         else:
