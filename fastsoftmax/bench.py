@@ -1,4 +1,4 @@
-"""Benchmark fastsoftmax against NumPy, SciPy and PyTorch on this machine.
+"""Benchmark fastsoftmax against NumPy, SciPy, PyTorch, ONNX Runtime and JAX on this machine.
 
     python -m fastsoftmax.bench                  # every op, default shapes, float32, 1 thread
     python -m fastsoftmax.bench --help           # options
@@ -19,10 +19,22 @@ same input arrays:
   when torch is installed;
 - ``fs_torch``: ``fastsoftmax.torch`` (softmax, log_softmax, cross_entropy)
   on the same tensors, through autograd like torch, beside it;
+- ``onnxruntime``: a one-node ONNX model of the op (softmax, log_softmax,
+  logsumexp, cross_entropy; ONNX Runtime inference has no gradient ops) on the
+  CPUExecutionProvider, run through an IOBinding with the input and a
+  preallocated output bound once, when onnxruntime and onnx are installed;
+- ``jax``: ``jax.jit`` of ``jax.nn`` / ``jax.scipy.special`` (backward ops: the
+  jitted ``jax.vjp`` function) on ``jax.device_put`` arrays, float64 enabled,
+  each call ending in ``block_until_ready()``, when jax is installed.  JAX
+  allocates its result on every call (it has no ``out=``);
 - ``np.copyto(dst, x)`` into a preallocated ``dst``: the memory-copy roofline.
 
-fastsoftmax runs with ``n_threads=k`` and torch under ``torch.set_num_threads(k)``
-for each ``--threads`` value k; NumPy and SciPy are single-threaded here.
+fastsoftmax runs with ``n_threads=k``, torch under ``torch.set_num_threads(k)``
+and ONNX Runtime with ``intra_op_num_threads=k`` for each ``--threads`` value k;
+NumPy and SciPy are single-threaded here.  JAX's thread pool is made once per
+process: one thread when ``--threads`` is 1, else XLA's default (one per CPU)
+for every k (see ``import_jax``).  Before timing, each ONNX Runtime and JAX call
+is run once and its result checked against NumPy, so a wrong model fails loudly.
 
 How
 ---
@@ -90,8 +102,13 @@ from fastsoftmax import reference
 # Settings
 # --------------------------------------------------------------------------
 
-IMPLS = ("fastsoftmax", "numpy", "scipy", "torch")   # what --impls chooses from
-OPTIONAL_IMPLS = {"scipy": "scipy.special", "torch": "torch"}
+# what --impls chooses from
+IMPLS = ("fastsoftmax", "numpy", "scipy", "torch", "onnxruntime", "jax")
+# optional implementation -> the module handed to Inputs (imported only when compared)
+OPTIONAL_IMPLS = {"scipy": "scipy.special", "torch": "torch", "onnxruntime": "onnxruntime",
+                  "jax": "jax"}
+# ... and the other modules it needs (the ONNX model is built with onnx's helper API)
+IMPL_NEEDS = {"onnxruntime": ("onnx",)}
 DTYPES = ("float32", "float64")
 DEFAULT_SHAPES = ((1, 10), (4096, 10), (2048, 1000), (512, 32000), (8192, 32000))
 DEFAULT_HIDDEN = 1024   # D of the linear ops
@@ -121,6 +138,8 @@ TRANSIENT_BYTES = {
     "scipy": lambda itemsize: 24,
     "torch": lambda itemsize: 3 * itemsize,
     "fs_torch": lambda itemsize: itemsize,
+    "onnxruntime": lambda itemsize: itemsize,   # SoftmaxCrossEntropyLoss keeps all log-probs
+    "jax": lambda itemsize: 4 * itemsize,       # device_put copies, the vjp residual, the result
     "copyto": lambda itemsize: 0,
 }
 MEMORY_HEADROOM = 0.85  # use at most this fraction of the available memory
@@ -129,6 +148,7 @@ LABELS = {
     "fastsoftmax": "fastsoftmax", "fresh": "fastsoftmax, fresh out",
     "numpy": "NumPy (fastsoftmax.reference)", "scipy": "SciPy (scipy.special)",
     "torch": "PyTorch", "fs_torch": "fastsoftmax.torch (autograd Functions on tensors)",
+    "onnxruntime": "ONNX Runtime (one-node model, IOBinding)", "jax": "JAX (jax.jit)",
     "copyto": "np.copyto (roofline)",
 }
 
@@ -141,15 +161,19 @@ class Inputs:
     """Random operands of one shape and dtype, made on first use and shared by
     every implementation and thread count of the cell.
 
-    ``torch`` and ``scipy`` hold the optional modules being compared, or None.
+    ``torch``, ``scipy``, ``onnxruntime`` and ``jax`` hold the optional modules
+    being compared, or None (``jax`` as ``import_jax`` returns it).
     """
 
-    def __init__(self, shape, dtype, *, torch=None, scipy=None, seed=0, hidden=DEFAULT_HIDDEN):
+    def __init__(self, shape, dtype, *, torch=None, scipy=None, onnxruntime=None, jax=None,
+                 seed=0, hidden=DEFAULT_HIDDEN):
         self.shape = tuple(shape)
         self.hidden = hidden
         self.dtype = np.dtype(dtype)
         self.torch = torch
         self.scipy = scipy
+        self.onnxruntime = onnxruntime
+        self.jax = jax
         self._rng = np.random.default_rng(seed)
         self._forward = {}
 
@@ -232,6 +256,7 @@ def _setup_rowwise(name, reduces, inp, nt):
         calls["torch"] = partial(getattr(inp.torch, name), inp.tensor(x), -1)
         if not reduces:
             calls["fs_torch"] = partial(getattr(_fs_torch(), name), inp.tensor(x), -1)
+    _add_peers(calls, name, inp, nt, x)
     return Case(calls, x)
 
 
@@ -316,6 +341,7 @@ def _setup_backward(name, inp, nt):
             notes.append(f"torch left out of {name}: {problem}")
         else:
             calls["torch"] = call
+    _add_peers(calls, name, inp, nt, g, y)
     return Case(calls, g, notes)
 
 
@@ -344,6 +370,7 @@ def _setup_cross_entropy(inp, nt):
         calls["torch"] = partial(inp.torch.nn.functional.cross_entropy,
                                  inp.tensor(x), inp.tensor(t))
         calls["fs_torch"] = partial(_fs_torch().cross_entropy, inp.tensor(x), inp.tensor(t))
+    _add_peers(calls, "cross_entropy", inp, nt, x, t)
     return Case(calls, x)
 
 
@@ -366,6 +393,7 @@ def _setup_cross_entropy_with_grad(inp, nt):
             return z.grad
         calls["torch"] = partial(forward_backward, torch.nn.functional.cross_entropy)
         calls["fs_torch"] = partial(forward_backward, _fs_torch().cross_entropy)
+    _add_peers(calls, "cross_entropy_with_grad", inp, nt, x, t)
     return Case(calls, x)
 
 
@@ -425,6 +453,256 @@ def _linear_traffic(with_grad):
     return traffic
 
 
+# --------------------------------------------------------------------------
+# ONNX Runtime and JAX
+# --------------------------------------------------------------------------
+
+
+def _add_peers(calls, op, inp, nt, *operands):
+    """ONNX Runtime's and JAX's calls of ``op`` on ``operands`` (the arrays fastsoftmax's
+    call reads), where they are compared and have the op."""
+    if inp.onnxruntime is not None and op in ONNX_OPS:
+        calls["onnxruntime"] = ort_call(inp.onnxruntime, op, nt, *operands)
+    if inp.jax is not None:
+        calls["jax"] = jax_call(inp.jax, op, *operands)
+
+
+ONNX_OPSET = 17
+# op -> the ONNX operator, applied along the last axis, and its result's shape from x's.
+# ONNX Runtime inference has no gradient ops: the backward and *_with_grad ops have no entry.
+ONNX_OPS = {
+    "softmax": ("Softmax", lambda shape: shape),
+    "log_softmax": ("LogSoftmax", lambda shape: shape),
+    "logsumexp": ("ReduceLogSumExp", lambda shape: shape[:-1]),
+    "cross_entropy": ("SoftmaxCrossEntropyLoss", lambda shape: ()),
+}
+_ONNX_ELEMENT_TYPE = {"float32": "FLOAT", "float64": "DOUBLE"}
+
+
+def onnx_model(op, dtype, opset=ONNX_OPSET):
+    """A one-node ONNX model of ``op`` along the last axis of x (N x C), result y.
+
+    cross_entropy also reads int64 targets t (N) and gives the mean loss, like the
+    bench's fastsoftmax.cross_entropy call (reduction "mean")."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    elem = getattr(TensorProto, _ONNX_ELEMENT_TYPE[np.dtype(dtype).name])
+    operator, result_shape = ONNX_OPS[op]
+    inputs = [helper.make_tensor_value_info("x", elem, ["N", "C"])]
+    constants, attributes = [], {}
+    if op == "logsumexp":
+        attributes["keepdims"] = 0
+        if opset >= 18:   # axes: an attribute up to opset 17, an input from 18 on
+            constants.append(helper.make_tensor("axes", TensorProto.INT64, [1], [-1]))
+        else:
+            attributes["axes"] = [-1]
+    elif op == "cross_entropy":
+        inputs.append(helper.make_tensor_value_info("t", TensorProto.INT64, ["N"]))
+        attributes["reduction"] = "mean"
+    else:
+        attributes["axis"] = -1
+    node = helper.make_node(operator, [v.name for v in inputs + constants], ["y"], **attributes)
+    output = helper.make_tensor_value_info("y", elem, list(result_shape(("N", "C"))))
+    graph = helper.make_graph([node], f"fastsoftmax_bench_{op}", inputs, [output],
+                              initializer=constants)
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, opset_imports=opsets,
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(model)
+    return model
+
+
+def ort_session(ort, model, n_threads):
+    """An ONNX Runtime session of ``model`` on the CPUExecutionProvider: ``n_threads``
+    intra-op threads, one inter-op thread, sequential execution, all graph optimisations."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = n_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def ort_call(ort, op, n_threads, *operands):
+    """Zero-argument call of ``op`` in ONNX Runtime on ``operands`` (x, or x and targets).
+
+    The inputs (OrtValue views of the arrays, no copies) and a preallocated output are bound
+    once, as fastsoftmax's out= is, so the timed call is ``run_with_iobinding`` alone; it
+    returns that output.  Run once and checked against NumPy here."""
+    x = operands[0]
+    session = ort_session(ort, onnx_model(op, x.dtype), n_threads)
+    out = np.empty(ONNX_OPS[op][1](x.shape), x.dtype)
+    binding = session.io_binding()
+    values = [ort.OrtValue.ortvalue_from_numpy(a) for a in operands]
+    for name, value in zip(("x", "t")[:len(values)], values, strict=True):
+        binding.bind_ortvalue_input(name, value)
+    binding.bind_output("y", "cpu", 0, out.dtype, out.shape, out.ctypes.data)
+    call = partial(_ort_run, session, binding, out, values)
+    check_result("onnxruntime", op, call(), operands)
+    return call
+
+
+def _ort_run(session, binding, out, inputs):
+    """One bound run; returns ``out``, which it wrote.  ``inputs``: the bound OrtValues,
+    held here so that they live as long as the call."""
+    session.run_with_iobinding(binding)
+    return out
+
+
+def _jax_mean_cross_entropy(jax, x, t):
+    """Mean over rows of logsumexp(x) - x[target]."""
+    picked = jax.numpy.take_along_axis(x, t[:, None], axis=-1)[:, 0]
+    return jax.numpy.mean(jax.scipy.special.logsumexp(x, axis=-1) - picked)
+
+
+def jax_call(jax, op, *operands):
+    """Zero-argument call of ``jax.jit`` of ``op`` on ``jax.device_put`` copies of ``operands``,
+    blocking until its result is ready and returning it.
+
+    softmax_backward(grad, y) and log_softmax_backward(grad, logp): the jitted function of
+    ``jax.vjp`` of jax.nn.softmax / log_softmax at logits log(y) / logp, whose forward
+    results are y / logp again; only the backward is timed.  Compiled, run once and
+    checked against NumPy (values and dtype) here."""
+    args = [jax.device_put(a) for a in operands]
+    if op.endswith("_backward"):
+        forward = partial(getattr(jax.nn, op.removesuffix("_backward")), axis=-1)
+        g, y = args
+        _, vjp = jax.vjp(forward, jax.numpy.log(y) if op == "softmax_backward" else y)
+        fn, args = jax.jit(_apply_vjp), [vjp, g]
+    else:
+        loss = partial(_jax_mean_cross_entropy, jax)
+        fn = jax.jit({"softmax": partial(jax.nn.softmax, axis=-1),
+                      "log_softmax": partial(jax.nn.log_softmax, axis=-1),
+                      "logsumexp": partial(jax.scipy.special.logsumexp, axis=-1),
+                      "cross_entropy": loss,
+                      "cross_entropy_with_grad": jax.value_and_grad(loss)}[op])
+    call = partial(_jax_run, jax, fn, args)
+    check_result("jax", op, call(), operands)
+    return call
+
+
+def _apply_vjp(vjp, g):
+    """The vector-Jacobian product of a one-argument function: its gradient input."""
+    (grad_x,) = vjp(g)
+    return grad_x
+
+
+def _jax_run(jax, fn, args):
+    """One call, returned once every array of its result is ready (block_until_ready)."""
+    return jax.block_until_ready(fn(*args))
+
+
+# A peer's result may differ from the float64 reference by its own rounding; a wrong model
+# (axis, reduction, dtype) differs by far more.
+CHECK_TOLERANCE = {"float32": {"rtol": 1e-4, "atol": 1e-6},
+                   "float64": {"rtol": 1e-10, "atol": 1e-13}}
+CHECK_BLOCK_ELEMENTS = 1 << 20   # elements of x per block of rows of the check
+
+
+def check_result(impl, op, got, operands):
+    """Raise RuntimeError unless ``got``, ``impl``'s result of ``op`` on ``operands``, has the
+    operands' dtype and (within CHECK_TOLERANCE) the values of fastsoftmax.reference, the
+    NumPy implementation.  The reference runs on blocks of rows, so that its float64
+    temporaries stay small; cross-entropy results are the mean loss (and its gradient)."""
+    x = operands[0]
+    what = f"{impl} {op} {x.dtype.name} {shape_str(x.shape)}"
+
+    def compare(name, value, expected):
+        value, expected = np.asarray(value), np.asarray(expected)
+        if value.dtype != x.dtype:
+            raise RuntimeError(f"{what}: its {name} has dtype {value.dtype}, not {x.dtype}")
+        if value.shape != expected.shape:
+            raise RuntimeError(f"{what}: its {name} has shape {value.shape}, "
+                               f"not {expected.shape}")
+        if not np.allclose(value, expected, **CHECK_TOLERANCE[x.dtype.name]):
+            err = np.max(np.abs(value.astype(np.float64) - expected))
+            raise RuntimeError(f"{what}: its {name} differs from NumPy's "
+                               f"(fastsoftmax.reference) by up to {err:.3g}")
+
+    rows = x.shape[0]
+    step = max(1, CHECK_BLOCK_ELEMENTS // max(1, x.shape[-1]))
+    blocks = [slice(i, i + step) for i in range(0, rows, step)]
+    expected_of = getattr(reference, op)
+    if op.startswith("cross_entropy"):
+        x, t = operands
+        with_grad = op.endswith("_with_grad")
+        loss, grad = got if with_grad else (got, None)
+        grad = None if grad is None else np.asarray(grad)
+        total = 0.0
+        for b in blocks:
+            part = expected_of(x[b], t[b], reduction="sum")
+            if with_grad:
+                part, part_grad = part
+                compare("gradient", grad[b], part_grad / rows)
+            total += float(part)
+        compare("loss", loss, total / rows)
+    else:
+        got = np.asarray(got)
+        for b in blocks:
+            compare("result", got[b], expected_of(*(a[b] for a in operands)))
+
+
+# XLA reads XLA_FLAGS when jax makes its CPU client: import_jax sets them before jax is imported.
+XLA_ONE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+_JAX_POOL = {}   # "threads": the size of XLA:CPU's pool, once import_jax saw the client made
+
+
+def import_jax(threads):
+    """jax with float64 enabled, its CPU client made for the bench's thread counts
+    ``threads``: with a one-thread pool when they are [1], else with XLA's default pool.
+
+    XLA_ONE_THREAD_FLAGS is the usual recipe (the first flag makes XLA's Eigen calls
+    single-threaded; the second is a TensorFlow option, which XLA's parser passes over).
+    Neither limits XLA:CPU in jax 0.10.2: it splits an op over a pool of one thread per CPU
+    in the affinity mask at the time the client is made (a softmax of 4096x4096 float32
+    kept two CPUs busy with the flags set).  So the client is made while this thread's
+    mask holds one CPU, the lowest of its mask, restored right after; threads started
+    meanwhile keep that one CPU.  The pool is made once per process: later calls return
+    jax as it is, and ``jax_pool_threads()`` says what it has."""
+    one_thread = list(threads) == [1]
+    if one_thread and "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = " ".join(
+            f for f in (os.environ.get("XLA_FLAGS", ""), XLA_ONE_THREAD_FLAGS) if f)
+    jax = importlib.import_module("jax")
+    jax.config.update("jax_enable_x64", True)
+    if "threads" not in _JAX_POOL:
+        if _jax_client_made(jax):
+            _JAX_POOL["threads"] = None      # made before: its pool is whatever it got
+        elif one_thread and hasattr(os, "sched_setaffinity"):
+            mask = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {min(mask)})
+            try:
+                jax.devices("cpu")
+            finally:
+                os.sched_setaffinity(0, mask)
+            _JAX_POOL["threads"] = 1
+        else:
+            jax.devices("cpu")
+            _JAX_POOL["threads"] = logical_cpus()
+    return jax
+
+
+def _jax_client_made(jax):
+    made = getattr(getattr(getattr(jax, "_src", None), "xla_bridge", None),
+                   "backends_are_initialized", None)
+    return True if made is None else made()
+
+
+def jax_pool_threads():
+    """Threads of XLA:CPU's pool as import_jax made it, or None where unknown (jax's
+    client was made elsewhere first, or import_jax has not run)."""
+    return _JAX_POOL.get("threads")
+
+
+def import_impl(name, threads):
+    """The module handed to Inputs for optional implementation ``name``."""
+    if name == "jax":
+        return import_jax(threads)
+    return importlib.import_module(OPTIONAL_IMPLS[name])
+
+
 _INDEX_BYTES = 8   # int64 targets
 
 OPS = {
@@ -443,7 +721,8 @@ OPS = {
                         "read logits + targets (forward only)"),
     "cross_entropy_with_grad": Op(_setup_cross_entropy_with_grad,
                                   lambda r, c, s: 2 * r * c * s + r * _INDEX_BYTES,
-                                  "read logits + targets + write grad (torch: forward + backward)"),
+                                  "read logits + targets + write grad "
+                                  "(torch, jax: forward + backward)"),
     # RxC = N x V, hidden size --hidden
     "linear_cross_entropy": Op(partial(_setup_linear, False), _linear_traffic(False),
                                "read h (N x D) + W (V x D) + targets (compute-bound)"),
@@ -742,13 +1021,24 @@ def environment(modules):
         versions["scipy"] = _version("scipy")
     if modules["torch"] is not None:
         versions["torch"] = modules["torch"].__version__
-    return {
+    if modules["onnxruntime"] is not None:
+        versions["onnxruntime"] = modules["onnxruntime"].__version__
+        versions["onnx"] = _version("onnx")
+    if modules["jax"] is not None:
+        versions["jax"] = modules["jax"].__version__
+        versions["jaxlib"] = _version("jaxlib")
+    env = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpu": cpu_model(), "machine": platform.machine(), "system": platform.platform(),
         "logical_cpus": logical_cpus(),
         "backend": fs.backend, "isa": fs.get_isa(), "available_isas": fs.available_isas(),
         "versions": versions,
     }
+    if modules["onnxruntime"] is not None:
+        env["onnx_opset"] = ONNX_OPSET
+    if modules["jax"] is not None:
+        env["jax_pool_threads"] = jax_pool_threads()
+    return env
 
 # --------------------------------------------------------------------------
 # Text output
@@ -824,7 +1114,8 @@ def header_lines(env, args, missing):
         f"(available: {', '.join(env['available_isas'])})",
         "versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
         f"threads: {','.join(map(str, args.threads))} -- fastsoftmax n_threads=k, "
-        "torch.set_num_threads(k); NumPy and SciPy are single-threaded",
+        "torch.set_num_threads(k), onnxruntime intra_op_num_threads=k; "
+        "NumPy and SciPy are single-threaded",
         f"timing: {args.repeat} rounds (at least {min(MIN_ROUNDS, args.repeat)} where a cell would "
         f"take over {args.cell_time:g} s), all implementations interleaved round-robin in one "
         f"process after a warm-up; samples of >= {args.min_time * 1e3:g} ms of back-to-back calls; "
@@ -838,12 +1129,25 @@ def header_lines(env, args, missing):
         "for tiny arrays (such as 1x10) the times measure per-call overhead; "
         "their GB/s and roofline mean little",
     ]
+    if "onnxruntime" in env["versions"]:
+        lines.append(f"onnxruntime: a one-node ONNX model per op (opset {env['onnx_opset']}), "
+                     "CPUExecutionProvider, sequential, ORT_ENABLE_ALL, run_with_iobinding with "
+                     "the input and a preallocated output bound once; no backward or "
+                     "*_with_grad ops (inference has no gradient ops)")
+    if "jax" in env["versions"]:
+        pool = env["jax_pool_threads"]
+        pool = ("unknown (jax's CPU client was made before the bench set it up)" if pool is None
+                else f"{pool} thread{'s' * (pool != 1)} for every k"
+                     + ("" if pool == 1 else " (XLA's default; one thread only with --threads 1)"))
+        lines.append("jax: jax.jit on jax.device_put arrays, float64 enabled, "
+                     "block_until_ready() in every call, allocating its result; backward ops: "
+                     f"the jitted jax.vjp function; XLA:CPU thread pool: {pool}")
     if fs.backend == "numpy":
         lines.append("NOTE: FASTSOFTMAX_BACKEND=numpy: 'fastsoftmax' is the NumPy reference "
                      "here (single-threaded)")
     if any(k > cpus for k in args.threads):
         lines.append(f"NOTE: more threads requested than the {cpus} CPUs available")
-    lines += [f"NOTE: {name} is not installed; its column is left out" for name in missing]
+    lines += [f"NOTE: {why}; its column is left out" for why in missing]
     return ["# " + line for line in lines]
 
 # --------------------------------------------------------------------------
@@ -882,7 +1186,7 @@ def plot_sweep(records, path, env, threads):
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
     lengths = [r["shape"][1] for r in records]
-    for name in ("fastsoftmax", "fresh", "numpy", "scipy", "torch"):
+    for name in ("fastsoftmax", "fresh", "numpy", "scipy", "torch", "onnxruntime", "jax"):
         if name in records[0]["gbps"]:
             style = {"linestyle": ":"} if name == "fresh" else {}
             ax.plot(lengths, [r["gbps"][name] for r in records], marker="o",
@@ -955,12 +1259,13 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m fastsoftmax.bench",
         description="""\
-Time fastsoftmax against NumPy (fastsoftmax.reference), scipy.special and
-PyTorch, and against np.copyto, the memory-copy roofline.  For each op, dtype,
-shape and thread count, all implementations run side by side in this process,
-interleaved round-robin over several rounds after a warm-up; each sample times
-back-to-back calls for at least --min-time, and the median per-call time is
-reported.  Prints a table to stdout, progress to stderr.""",
+Time fastsoftmax against NumPy (fastsoftmax.reference), scipy.special,
+PyTorch, ONNX Runtime and JAX, and against np.copyto, the memory-copy
+roofline.  For each op, dtype, shape and thread count, all implementations
+run side by side in this process, interleaved round-robin over several rounds
+after a warm-up; each sample times back-to-back calls for at least --min-time,
+and the median per-call time is reported.  Prints a table to stdout, progress
+to stderr.""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"""\
 example:
@@ -981,7 +1286,16 @@ columns:
 
 numpy is fastsoftmax.reference (plain NumPy, computing in float64); NumPy and
 SciPy are single-threaded here. Shapes that need more memory than is
-available are skipped with a note.""")
+available are skipped with a note.
+
+onnxruntime: a one-node ONNX model of the op (opset {ONNX_OPSET}; softmax,
+log_softmax, logsumexp, cross_entropy only: inference has no gradient ops) on
+the CPUExecutionProvider with intra_op_num_threads=k, through an IOBinding with
+the input and a preallocated output bound once. jax: jax.jit of the op on
+device_put arrays (float64 enabled), block_until_ready() in every call; JAX
+allocates its result. JAX runs on one thread only when --threads is 1; with
+any other --threads it uses XLA's default thread pool (one thread per CPU) for
+every k. Both are checked against NumPy once before timing.""")
     def add_list(flag, metavar, parse, default, text):
         parser.add_argument(flag, metavar=metavar, type=_comma_list(parse), default=default,
                             help=text)
@@ -996,9 +1310,10 @@ available are skipped with a note.""")
              "comma list of float32, float64 (default: float32)")
     add_list("--threads", "K,...", _positive(int, "thread count"), [1],
              "comma list of thread counts k: fastsoftmax n_threads=k, "
-             "torch.set_num_threads(k) (default: 1)")
+             "torch.set_num_threads(k), onnxruntime intra_op_num_threads=k; jax: one "
+             "thread when the list is 1, else XLA's default pool (default: 1)")
     add_list("--impls", "IMPL,...", _choice("implementation", IMPLS), None,
-             "comma list of fastsoftmax, numpy, scipy, torch to compare "
+             f"comma list of {', '.join(IMPLS)} to compare "
              "(default: those installed; fastsoftmax is always measured)")
     parser.add_argument("--repeat", metavar="ROUNDS", type=_positive(int, "rounds"),
                         help=f"rounds per cell; the median is reported (default: "
@@ -1039,21 +1354,34 @@ def is_installed(module):
     return importlib.util.find_spec(module) is not None
 
 
+def not_installed(name):
+    """Why optional implementation ``name`` cannot run ("torch is not installed"), or None."""
+    if name not in OPTIONAL_IMPLS:
+        return None
+    absent = [m for m in (name, *IMPL_NEEDS.get(name, ())) if not is_installed(m)]
+    if not absent:
+        return None
+    if name in absent:
+        return f"{name} is not installed"
+    return f"{name} needs {' and '.join(absent)}, which {'is' if len(absent) == 1 else 'are'} " \
+           "not installed"
+
+
 def _resolve(parser, args):
     """Fill quick-dependent defaults and check what the run needs; returns the
-    implementations to compare and the optional ones that are missing."""
+    implementations to compare and why the optional ones left out are missing."""
     for name, (normal, quick) in _QUICK_DEPENDENT.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else normal)
-    available = {name: name not in OPTIONAL_IMPLS or is_installed(name) for name in IMPLS}
+    why_not = {name: not_installed(name) for name in IMPLS}
     if args.impls is None:
-        impls = [name for name in IMPLS if available[name]]
-        missing = [name for name in IMPLS if not available[name]]
+        impls = [name for name in IMPLS if why_not[name] is None]
+        missing = [why_not[name] for name in IMPLS if why_not[name] is not None]
     else:
         impls, missing = args.impls, []
         for name in impls:
-            if not available[name]:
-                parser.error(f"--impls: {name} is not installed")
+            if why_not[name] is not None:
+                parser.error(f"--impls: {why_not[name]}")
     if args.plot and not is_installed("matplotlib"):
         parser.error('--plot needs matplotlib, which is not installed: '
                      'pip install "fastsoftmax[bench]"')
@@ -1073,7 +1401,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     impls, missing = _resolve(parser, args)
-    modules = {name: (importlib.import_module(OPTIONAL_IMPLS[name]) if name in impls else None)
+    modules = {name: (import_impl(name, args.threads) if name in impls else None)
                for name in OPTIONAL_IMPLS}
     env = environment(modules)
     measured = _measured_names(impls)

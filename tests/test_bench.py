@@ -1,9 +1,9 @@
 """`python -m fastsoftmax.bench`: output, JSON records, plot, memory check, argument errors.
 
 Every run uses --quick (tiny arrays, short samples), so the whole file takes a
-few seconds.  torch, scipy and matplotlib are optional: the runs compare with
-whatever is installed, and one test hides torch and scipy to check the
-bench without them.
+few seconds.  torch, scipy, onnxruntime (with onnx), jax and matplotlib are
+optional: the runs compare with whatever is installed, the tests of one peer
+skip without it, and one test hides them all to check the bench without them.
 """
 import json
 import statistics
@@ -11,11 +11,16 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import pytest
 
+import fastsoftmax as fs
 from fastsoftmax import bench
 
-ALL_IMPLS = ["fastsoftmax", "numpy", "scipy", "torch"]
+OPTIONAL = ("scipy", "torch", "onnxruntime", "jax")
+# The ops each of the ONNX Runtime and JAX peers has among the default ones
+PEER_OPS = {"onnxruntime": {"softmax", "log_softmax", "logsumexp", "cross_entropy"},
+            "jax": set(bench.DEFAULT_OPS)}
 
 
 def _run(capsys, *argv):
@@ -135,6 +140,9 @@ def test_every_op_threads_and_dtypes(capsys, tmp_path):
                 assert "scipy" in rec["median_s"], rec["op"]
         else:
             assert not rec["notes"], rec["notes"]
+        for peer, ops in PEER_OPS.items():
+            if peer in doc["meta"]["impls"]:
+                assert (peer in rec["median_s"]) == (rec["op"] in ops), (peer, rec["op"])
         no_torch_op = rec["op"] in ("scipy_softmax_tuple", "scipy_log_softmax_tuple")
         if "torch" in doc["meta"]["impls"]:
             assert ("torch" in rec["median_s"]) != no_torch_op, rec["op"]
@@ -143,17 +151,19 @@ def test_every_op_threads_and_dtypes(capsys, tmp_path):
             assert ("fs_torch" in rec["median_s"]) == with_adapter, rec["op"]
 
 
-def test_without_torch_and_scipy(capsys, tmp_path, monkeypatch):
-    _hide(monkeypatch, "torch", "scipy")
+def test_without_optional_peers(capsys, tmp_path, monkeypatch):
+    _hide(monkeypatch, *OPTIONAL)
     path = tmp_path / "bench.json"
     out, _ = _run(capsys, "--quick", "--ops", "softmax,logsumexp", "--shapes", "8x32",
                   "--json", str(path))
-    assert "torch is not installed" in out and "scipy is not installed" in out
+    for name in OPTIONAL:
+        assert f"NOTE: {name} is not installed; its column is left out" in out, name
     header = _table_rows(out)[0]
-    assert not any(c in ("torch", "scipy") for c in header), header
+    assert not any(c in OPTIONAL for c in header), header
+    assert "# jax:" not in out and "# onnxruntime:" not in out
     doc = _json(path)
     assert doc["meta"]["impls"] == ["fastsoftmax", "numpy"]
-    assert "torch" not in doc["meta"]["versions"]
+    assert not set(OPTIONAL) & set(doc["meta"]["versions"])
     for rec in doc["records"]:
         _check_record(rec)
         assert set(rec["median_s"]) == {"fastsoftmax", "fresh", "numpy", "copyto"}
@@ -173,6 +183,131 @@ def test_requested_impl_not_installed(capsys, monkeypatch):
         bench.main(["--quick", "--impls", "torch"])
     assert exc.value.code == 2
     assert "torch is not installed" in capsys.readouterr().err
+
+
+def test_onnxruntime_needs_onnx(capsys, monkeypatch):
+    """The ONNX models are built with onnx: without it, onnxruntime counts as missing."""
+    _hide(monkeypatch, "onnx", "torch", "jax")   # torch, jax: a shorter run
+    assert bench.not_installed("onnxruntime") in (
+        "onnxruntime needs onnx, which is not installed", "onnxruntime is not installed")
+    out, _ = _run(capsys, "--quick", "--ops", "softmax", "--shapes", "8x32")
+    assert f"NOTE: {bench.not_installed('onnxruntime')}; its column is left out" in out
+    assert "onnxruntime" not in _table_rows(out)[0]
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--quick", "--impls", "onnxruntime"])
+    assert exc.value.code == 2
+    assert f"--impls: {bench.not_installed('onnxruntime')}" in capsys.readouterr().err
+
+
+def _peer(name):
+    """The module of peer ``name`` as the bench imports it (skip the test without it)."""
+    pytest.importorskip(name)
+    if name == "onnxruntime":
+        pytest.importorskip("onnx")
+    return bench.import_impl(name, [1])
+
+
+def test_onnxruntime_and_jax_columns(capsys, tmp_path):
+    """A run restricted to the new peers has their numbers where they have the op, their
+    versions and how they run in the header, and their ratio columns in the table."""
+    _peer("onnxruntime"), _peer("jax")
+    path = tmp_path / "bench.json"
+    out, _ = _run(capsys, "--quick", "--ops", ",".join(bench.DEFAULT_OPS), "--shapes", "8x32",
+                  "--dtypes", "float32,float64", "--impls", "fastsoftmax,onnxruntime,jax",
+                  "--json", str(path))
+    for text in ("onnxruntime 1", ", onnx 1", ", jax 0", "intra_op_num_threads=k",
+                 f"# onnxruntime: a one-node ONNX model per op (opset {bench.ONNX_OPSET})",
+                 "# jax: jax.jit on jax.device_put arrays", "XLA:CPU thread pool: "):
+        assert text in out, text
+    rows = _table_rows(out)
+    times, _ = bench._glyphs()
+    assert rows[0][-4:] == [times, "onnxruntime", times, "jax"], rows[0]
+    doc = _json(path)
+    assert doc["meta"]["impls"] == ["fastsoftmax", "onnxruntime", "jax"]
+    assert doc["meta"]["onnx_opset"] == bench.ONNX_OPSET
+    assert {"onnxruntime", "onnx", "jax", "jaxlib"} <= set(doc["meta"]["versions"])
+    assert len(doc["records"]) == 2 * len(bench.DEFAULT_OPS)
+    for rec in doc["records"]:
+        _check_record(rec)
+        for peer, ops in PEER_OPS.items():
+            assert (peer in rec["ratios"]) == (rec["op"] in ops), (peer, rec["op"])
+    # in the table: no onnxruntime ratio where it has no op, a jax one everywhere
+    for row in rows[1:]:
+        assert (row[-2] == "-") == (row[0] not in PEER_OPS["onnxruntime"]), row
+        assert row[-1] != "-", row
+
+
+def _parts(result):
+    """A call's result as NumPy arrays: (result,), or (loss, gradient)."""
+    return tuple(np.asarray(r) for r in (result if isinstance(result, tuple) else (result,)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", list(bench.DEFAULT_OPS))
+@pytest.mark.parametrize("peer", ["onnxruntime", "jax"])
+def test_peer_computes_what_fastsoftmax_does(peer, op, dtype):
+    """Each peer's benchmarked callable gives fastsoftmax's values, in the same dtype."""
+    module = _peer(peer)
+    inp = bench.Inputs((5, 37), dtype, **{peer: module})
+    case = bench.OPS[op].setup(inp, 1)
+    if op not in PEER_OPS[peer]:
+        assert peer not in case.calls
+        return
+    expected = _parts(case.calls["fastsoftmax"]())
+    got = _parts(case.calls[peer]())
+    tol = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}[dtype]
+    assert len(got) == len(expected), f"{peer} {op}: {len(got)} results"
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        what = f"{peer} {op} {dtype} result {i}"
+        assert g.dtype == np.dtype(dtype), f"{what}: dtype {g.dtype}"
+        assert g.shape == e.shape, f"{what}: shape {g.shape}, expected {e.shape}"
+        np.testing.assert_allclose(g, e, **tol, err_msg=what)
+    # called again: the same values (the bound ONNX Runtime output is overwritten in place)
+    for g, a in zip(got, _parts(case.calls[peer]()), strict=True):
+        np.testing.assert_array_equal(g, a)
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("op", sorted(bench.ONNX_OPS))
+def test_onnx_model_opsets(op, opset):
+    """The models of both ReduceLogSumExp spellings (axes attribute to opset 17, input
+    from 18) and of the other ops compute fastsoftmax's values."""
+    ort = _peer("onnxruntime")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 11))
+    t = rng.integers(0, 11, 6)
+    session = bench.ort_session(ort, bench.onnx_model(op, x.dtype, opset=opset), 1)
+    feeds = {"x": x, "t": t} if op == "cross_entropy" else {"x": x}
+    (got,) = session.run(None, feeds)
+    expected = getattr(fs, op)(*feeds.values())
+    assert got.shape == np.shape(expected), (op, opset)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=f"{op} opset {opset}")
+
+
+def test_check_result_fails_loudly(monkeypatch):
+    """A wrong result (values, dtype, shape) raises, and so does a wrong ONNX model."""
+    x = np.random.default_rng(2).standard_normal((4, 9)).astype(np.float32)
+    y = fs.softmax(x)
+    bench.check_result("peer", "softmax", y, (x,))   # right: no error
+    with pytest.raises(RuntimeError, match="peer softmax float32 4x9: its result differs"):
+        bench.check_result("peer", "softmax", fs.log_softmax(x), (x,))
+    with pytest.raises(RuntimeError, match="dtype float64, not float32"):
+        bench.check_result("peer", "softmax", y.astype(np.float64), (x,))
+    with pytest.raises(RuntimeError, match="shape"):
+        bench.check_result("peer", "logsumexp", fs.logsumexp(x, keepdims=True), (x,))
+    t = np.arange(4)
+    loss, grad = fs.cross_entropy_with_grad(x, t)
+    bench.check_result("peer", "cross_entropy_with_grad", (loss, grad), (x, t))
+    with pytest.raises(RuntimeError, match="its gradient differs"):
+        bench.check_result("peer", "cross_entropy_with_grad", (loss, 4 * grad), (x, t))
+    with pytest.raises(RuntimeError, match="its loss differs"):
+        bench.check_result("peer", "cross_entropy", 4 * loss, (x, t))
+
+    ort = _peer("onnxruntime")
+    real = bench.onnx_model
+    monkeypatch.setattr(bench, "onnx_model", lambda op, dtype: real("log_softmax", dtype))
+    with pytest.raises(RuntimeError, match="onnxruntime softmax float32 4x9: its result differs"):
+        bench.ort_call(ort, "softmax", 1, x)
 
 
 def test_plot(capsys, tmp_path, monkeypatch):
@@ -234,7 +369,7 @@ def test_memory_check(capsys, tmp_path, monkeypatch):
     (["--dtypes", "float16"], "unsupported dtype 'float16'"),
     (["--threads", "0"], "thread count must be a positive integer, got '0'"),
     (["--threads", "1,two"], "got 'two'"),
-    (["--impls", "jax"], "unknown implementation 'jax'"),
+    (["--impls", "mxnet"], "unknown implementation 'mxnet'"),
     (["--repeat", "0"], "--repeat"),
     (["--min-time", "-1"], "--min-time"),
 ])
