@@ -13,9 +13,13 @@ the same thing:
 - ``fastsoftmax``: out= / grad_out= preallocated; ``fastsoftmax-fresh``: allocating its result;
 - ``numpy``: fastsoftmax.reference; ``scipy``: scipy.special (softmax, log_softmax, logsumexp);
 - ``torch``: PyTorch CPU ops on torch.from_numpy views (skipped where torch is absent);
+- ``onnxruntime``: a one-node ONNX model through an IOBinding (softmax, log_softmax, logsumexp,
+  cross_entropy; skipped without onnxruntime and onnx);
+- ``jax``: jax.jit on device_put arrays, block_until_ready() per call (skipped without jax);
 - ``copyto``: np.copyto of the op's input into a preallocated array, the memory-copy roofline.
 
-One thread throughout (fastsoftmax n_threads=1, torch.set_num_threads(1)).
+One thread throughout (fastsoftmax n_threads=1, torch.set_num_threads(1), onnxruntime
+intra_op_num_threads=1, jax as ``bench.import_jax([1])`` sets it up).
 Each test records the op's byte count (inputs read once + outputs written
 once), the CPU and the ISA in ``extra_info``, and GB/s when timing ran.
 """
@@ -32,14 +36,20 @@ DTYPES = ["float32", "float64"]
 THREADS = 1
 # test id -> name in the registry's Case.calls
 IMPLS = {"fastsoftmax": "fastsoftmax", "fastsoftmax-fresh": "fresh", "numpy": "numpy",
-         "scipy": "scipy", "torch": "torch", "copyto": "copyto"}
+         "scipy": "scipy", "torch": "torch", "onnxruntime": "onnxruntime", "jax": "jax",
+         "copyto": "copyto"}
 
 
 def _case(impl, op, dtype, shape):
     """The registry's Case for one cell, with the module ``impl`` needs (skip if absent)."""
     scipy = pytest.importorskip("scipy.special") if impl == "scipy" else None
     torch = pytest.importorskip("torch") if impl == "torch" else None
-    inp = bench.Inputs(shape, dtype, torch=torch, scipy=scipy)
+    peers = {}
+    if impl in ("onnxruntime", "jax"):
+        for module in (impl, *bench.IMPL_NEEDS.get(impl, ())):
+            pytest.importorskip(module)
+        peers[impl] = bench.import_impl(impl, [THREADS])
+    inp = bench.Inputs(shape, dtype, torch=torch, scipy=scipy, **peers)
     return bench.OPS[op].setup(inp, THREADS), torch
 
 
