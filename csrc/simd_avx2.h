@@ -19,13 +19,23 @@ static inline __m256i fs_mask64(int64_t n) {
 
 /* float32 */
 static inline vec_f32 vload_f32(const float *p) { return _mm256_loadu_ps(p); }
+/* Partial vectors (0 <= n < 8 elements; n >= 8 is a whole vector): masked
+ * loads (one uop, and no fault past the end) blended with the fill; stores
+ * in 4-, 2- and 1-element pieces, because masked stores are microcoded on
+ * AMD and a vector built in a stack buffer and reloaded stalls store
+ * forwarding. */
 static inline vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
-    float buf[8];
-    for (int i = 0; i < 8; i++) buf[i] = i < n ? p[i] : fill;
-    return _mm256_loadu_ps(buf);
+    __m256i m = fs_mask32(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
 static inline void vstore_f32(float *p, vec_f32 v) { _mm256_storeu_ps(p, v); }
-static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) { _mm256_maskstore_ps(p, fs_mask32(n), v); }
+static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) {
+    if (n >= 8) { _mm256_storeu_ps(p, v); return; }
+    __m128 h = _mm256_castps256_ps128(v);
+    if (n & 4) { _mm_storeu_ps(p, h); h = _mm256_extractf128_ps(v, 1); p += 4; }
+    if (n & 2) { _mm_storel_pi((__m64 *)p, h); h = _mm_movehl_ps(h, h); p += 2; }
+    if (n & 1) _mm_store_ss(p, h);
+}
 static inline vec_f32 vset1_f32(float a) { return _mm256_set1_ps(a); }
 static inline vec_f32 vadd_f32(vec_f32 a, vec_f32 b) { return _mm256_add_ps(a, b); }
 static inline vec_f32 vsub_f32(vec_f32 a, vec_f32 b) { return _mm256_sub_ps(a, b); }
@@ -45,6 +55,30 @@ static inline vec_f32 vscale2n_f32(vec_f32 p, vec_f32 n) {
     __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
     __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+/* lane numbers 0, 1, ... as values */
+static inline vec_f32 viota_f32(void) { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }
+static inline vec_f32 vfloor_f32(vec_f32 a) { return _mm256_floor_ps(a); }
+/* exp's table (math_simd.inc): 2^(j/8), j = the low 3 bits of t's bit pattern */
+#define FS_EXP_LUT_BITS 3
+static inline vec_f32 vexp2lut_f32(vec_f32 t) {
+    const __m256i tab = _mm256_setr_epi32(0x3F800000, 0x3F8B95C2, 0x3F9837F0, 0x3FA5FED7,
+                                          0x3FB504F3, 0x3FC5672A, 0x3FD744FD, 0x3FEAC0C7);
+    return _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(tab, _mm256_castps_si256(t)));
+}
+/* 2^(n/8) for t = 1.5 * 2^23 + n, normal results only: the entries less j << 20,
+ * plus t's bits << 20, which puts j back and floor(n/8) in the exponent field */
+static inline vec_f32 vexp2lutk_f32(vec_f32 t) {
+    const __m256i tab = _mm256_setr_epi32(0x3F800000, 0x3F7B95C2, 0x3F7837F0, 0x3F75FED7,
+                                          0x3F7504F3, 0x3F75672A, 0x3F7744FD, 0x3F7AC0C7);
+    __m256i ti = _mm256_castps_si256(t);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_permutevar8x32_epi32(tab, ti),
+                                                _mm256_slli_epi32(ti, 20)));
+}
+/* whether some lane has a < b; some lane outside [lo, hi] (NaN lanes: no) */
+static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) != 0; }
+static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
+    return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a, lo, _CMP_LT_OQ), _mm256_cmp_ps(a, hi, _CMP_GT_OQ))) != 0;
 }
 static inline double fs_hsum4d(__m256d v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
@@ -84,7 +118,12 @@ static inline vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
 }
 static inline void vstore_f64(double *p, vec_f64 v) { _mm256_storeu_pd(p, v); }
-static inline void vstorep_f64(double *p, vec_f64 v, int64_t n) { _mm256_maskstore_pd(p, fs_mask64(n), v); }
+static inline void vstorep_f64(double *p, vec_f64 v, int64_t n) {
+    if (n >= 4) { _mm256_storeu_pd(p, v); return; }
+    __m128d h = _mm256_castpd256_pd128(v);
+    if (n & 2) { _mm_storeu_pd(p, h); h = _mm256_extractf128_pd(v, 1); p += 2; }
+    if (n & 1) _mm_store_sd(p, h);
+}
 static inline vec_f64 vset1_f64(double a) { return _mm256_set1_pd(a); }
 static inline vec_f64 vadd_f64(vec_f64 a, vec_f64 b) { return _mm256_add_pd(a, b); }
 static inline vec_f64 vsub_f64(vec_f64 a, vec_f64 b) { return _mm256_sub_pd(a, b); }
@@ -107,6 +146,17 @@ static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) {
     __m256i n1 = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(h, magic)), _mm256_castpd_si256(magic));
     __m256i n2 = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(h2, magic)), _mm256_castpd_si256(magic));
     return _mm256_mul_pd(_mm256_mul_pd(p, fs_pow2_f64(n1)), fs_pow2_f64(n2));
+}
+/* p * 2^n for t = 1.5 * 2^52 + 1023 + n, normal results only: t's low bits
+ * shifted into the exponent field */
+static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) {
+    (void)n;
+    return _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52)));
+}
+static inline vec_f64 viota_f64(void) { return _mm256_setr_pd(0, 1, 2, 3); }
+static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return _mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)) != 0; }
+static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
+    return _mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(a, lo, _CMP_LT_OQ), _mm256_cmp_pd(a, hi, _CMP_GT_OQ))) != 0;
 }
 static inline double vhsum_f64(vec_f64 v) { return fs_hsum4d(v); }
 static inline double vhmax_f64(vec_f64 v) {

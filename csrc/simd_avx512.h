@@ -33,6 +33,34 @@ static inline vec_f32 vround_f32(vec_f32 a) {
 }
 /* p * 2^n, n integral: IEEE-exact scaling, subnormal results and overflow included */
 static inline vec_f32 vscale2n_f32(vec_f32 p, vec_f32 n) { return _mm512_scalef_ps(p, n); }
+/* lane numbers 0, 1, ... as values */
+static inline vec_f32 viota_f32(void) { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+static inline vec_f32 vfloor_f32(vec_f32 a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+/* exp's table (math_simd.inc): 2^(j/16), j = the low 4 bits of t's bit pattern */
+#define FS_EXP_LUT_BITS 4
+static inline vec_f32 vexp2lut_f32(vec_f32 t) {
+    const __m512i tab = _mm512_setr_epi32(0x3F800000, 0x3F85AAC3, 0x3F8B95C2, 0x3F91C3D3,
+                                          0x3F9837F0, 0x3F9EF532, 0x3FA5FED7, 0x3FAD583F,
+                                          0x3FB504F3, 0x3FBD08A4, 0x3FC5672A, 0x3FCE248C,
+                                          0x3FD744FD, 0x3FE0CCDF, 0x3FEAC0C7, 0x3FF5257D);
+    return _mm512_castsi512_ps(_mm512_permutexvar_epi32(_mm512_castps_si512(t), tab));
+}
+/* 2^(n/16) for t = 1.5 * 2^23 + n, normal results only: the entries less j << 19,
+ * plus t's bits << 19, which puts j back and floor(n/16) in the exponent field */
+static inline vec_f32 vexp2lutk_f32(vec_f32 t) {
+    const __m512i tab = _mm512_setr_epi32(0x3F800000, 0x3F7DAAC3, 0x3F7B95C2, 0x3F79C3D3,
+                                          0x3F7837F0, 0x3F76F532, 0x3F75FED7, 0x3F75583F,
+                                          0x3F7504F3, 0x3F7508A4, 0x3F75672A, 0x3F76248C,
+                                          0x3F7744FD, 0x3F78CCDF, 0x3F7AC0C7, 0x3F7D257D);
+    __m512i ti = _mm512_castps_si512(t);
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_permutexvar_epi32(ti, tab),
+                                                _mm512_slli_epi32(ti, 19)));
+}
+/* whether some lane has a < b; some lane outside [lo, hi] (NaN lanes: no) */
+static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) != 0; }
+static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
+    return (_mm512_cmp_ps_mask(a, lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, hi, _CMP_GT_OQ)) != 0;
+}
 static inline double vhsum_f32(vec_f32 v) {   /* lanes widened to double before adding */
     __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
     __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
@@ -77,6 +105,12 @@ static inline vec_f64 vround_f64(vec_f64 a) {
     return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) { return _mm512_scalef_pd(p, n); }
+static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) { (void)t; return _mm512_scalef_pd(p, n); }
+static inline vec_f64 viota_f64(void) { return _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7); }
+static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ) != 0; }
+static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
+    return (_mm512_cmp_pd_mask(a, lo, _CMP_LT_OQ) | _mm512_cmp_pd_mask(a, hi, _CMP_GT_OQ)) != 0;
+}
 static inline double vhsum_f64(vec_f64 v) { return _mm512_reduce_add_pd(v); }
 static inline double vhmax_f64(vec_f64 v) { return _mm512_reduce_max_pd(v); }
 static inline vec_f64 vallmax_f64(vec_f64 v) {

@@ -43,8 +43,12 @@ static inline double fs1_hmax(double a) { return a; }
 /* a < b ? x : y (false for NaN) */
 static inline double fs1_select_lt(double a, double b, double x, double y) { return a < b ? x : y; }
 static inline double fs1_exp(double a) { return exp(a); }
-/* exp(x - m) for output: for float32 data the shift is exact in double */
-static inline double fs1_exp_shift(double x, double m, double negm) { (void)negm; return exp(x - m); }
+/* exp(x - m) for output (lo: see math_simd.inc): for float32 data the shift is exact in double */
+static inline double fs1_exp_out(double x, double m, double negm, double lo) {
+    (void)negm;
+    (void)lo;
+    return exp(x - m);
+}
 static inline double fs1_tanh(double a) { return tanh(a); }
 
 #define vset1_f32 fs1_set1
@@ -71,7 +75,7 @@ static inline double fs1_tanh(double a) { return tanh(a); }
 #define vselect_lt_f64 fs1_select_lt
 #define vexp_f32 fs1_exp
 #define vexp_f64 fs1_exp
-#define vexp_shift_f32 fs1_exp_shift
-#define vexp_shift_f64 fs1_exp_shift
+#define vexp_out_f32 fs1_exp_out
+#define vexp_out_f64 fs1_exp_out
 #define vtanh_f32 fs1_tanh
 #define vtanh_f64 fs1_tanh
