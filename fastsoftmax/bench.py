@@ -646,7 +646,7 @@ def check_result(impl, op, got, operands):
 
 # XLA reads XLA_FLAGS when jax makes its CPU client: import_jax sets them before jax is imported.
 XLA_ONE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-_JAX_POOL = {}   # "threads": the size of XLA:CPU's pool, once import_jax saw the client made
+_JAX_POOL: "dict[str, int | None]" = {}   # "threads": the size of XLA:CPU's pool, once import_jax saw the client made
 
 
 def import_jax(threads):

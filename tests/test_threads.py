@@ -277,6 +277,8 @@ def _child_softmax(q):
 
 @compiled
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+# JAX (imported by the bench tests when installed) warns from its own at-fork hook
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_fork_after_threaded_call():
     """A forked child (multiprocessing's default on Linux) gets a fresh pool, not a hang."""
     x = np.random.default_rng(0).standard_normal((2000, 300))
