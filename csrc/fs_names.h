@@ -57,6 +57,8 @@
 #define FS_LOADP(p, n, fill) FS_PASTE2(vloadp, FS_SFX)(p, n, fill)
 #define FS_STORE(p, v) FS_PASTE2(vstore, FS_SFX)(p, v)
 #define FS_STOREP(p, v, n) FS_PASTE2(vstorep, FS_SFX)(p, v, n)
+/* non-temporal store of a whole vector, vector-aligned p (vector sets) */
+#define FS_STREAM(p, v) FS_PASTE2(vstream, FS_SFX)(p, v)
 #define FS_GET(p) FS_PASTE2(fs_get, FS_SFX)(p)
 #define FS_PUT(p, v) FS_PASTE2(fs_put, FS_SFX)(p, v)
 #define FS_TAB(field) FS_PASTE2(field, FS_SFX)
@@ -70,6 +72,18 @@
 #define FS_UNUSED __attribute__((unused))
 #else
 #define FS_UNUSED
+#endif
+
+/* Hot vector helpers are inlined whatever the compiler's size heuristics say
+ * (an outlined helper taking vector arguments also left the upper vector
+ * state dirty before libm calls: SSE/AVX transition stalls); their rare slow
+ * paths are kept out of line. */
+#if defined(__GNUC__)
+#define FS_HOT static inline __attribute__((always_inline))
+#define FS_COLD static __attribute__((noinline, unused))
+#else
+#define FS_HOT static inline
+#define FS_COLD static
 #endif
 
 #endif /* FASTSOFTMAX_NAMES_H */

@@ -24,6 +24,11 @@
 #define FS_L2_ROW_BYTES (256 * 1024)
 #endif
 #define FS_CHUNK_BYTES (64 * 1024)
+/* Row kernels whose range writes at least this much write it with
+ * non-temporal stores (body_simd.inc: the output goes to DRAM without being
+ * read first, as a large memcpy does; smaller outputs stay in the caches for
+ * whoever reads them next). */
+#define FS_STREAM_BYTES (32 * 1024 * 1024)
 /* Rows are walked in blocks of this many elements that stay in L1: block
  * max, then the block's exps (online max-and-sum), lane sums widened per block. */
 #define FS_BLOCK 512

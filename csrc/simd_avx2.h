@@ -4,6 +4,8 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "fs_names.h"   /* FS_HOT */
+
 #define FS_SIMD_VECTOR 1
 #define FS_VL_f32 8
 #define FS_VL_f64 4
@@ -24,18 +26,21 @@ static inline vec_f32 vload_f32(const float *p) { return _mm256_loadu_ps(p); }
  * in 4-, 2- and 1-element pieces, because masked stores are microcoded on
  * AMD and a vector built in a stack buffer and reloaded stalls store
  * forwarding. */
-static inline vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
+FS_HOT vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
     __m256i m = fs_mask32(n);
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
 static inline void vstore_f32(float *p, vec_f32 v) { _mm256_storeu_ps(p, v); }
-static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) {
+FS_HOT void vstorep_f32(float *p, vec_f32 v, int64_t n) {
     if (n >= 8) { _mm256_storeu_ps(p, v); return; }
     __m128 h = _mm256_castps256_ps128(v);
     if (n & 4) { _mm_storeu_ps(p, h); h = _mm256_extractf128_ps(v, 1); p += 4; }
     if (n & 2) { _mm_storel_pi((__m64 *)p, h); h = _mm_movehl_ps(h, h); p += 2; }
     if (n & 1) _mm_store_ss(p, h);
 }
+/* non-temporal store of a whole vector to a vector-aligned address (FS_STREAM) */
+static inline void vstream_f32(float *p, vec_f32 v) { _mm256_stream_ps(p, v); }
+static inline void fs_stream_fence(void) { _mm_sfence(); }
 static inline vec_f32 vset1_f32(float a) { return _mm256_set1_ps(a); }
 static inline vec_f32 vadd_f32(vec_f32 a, vec_f32 b) { return _mm256_add_ps(a, b); }
 static inline vec_f32 vsub_f32(vec_f32 a, vec_f32 b) { return _mm256_sub_ps(a, b); }
@@ -113,17 +118,18 @@ static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y)
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }
-static inline vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
+FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
     __m256i m = fs_mask64(n);
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
 }
 static inline void vstore_f64(double *p, vec_f64 v) { _mm256_storeu_pd(p, v); }
-static inline void vstorep_f64(double *p, vec_f64 v, int64_t n) {
+FS_HOT void vstorep_f64(double *p, vec_f64 v, int64_t n) {
     if (n >= 4) { _mm256_storeu_pd(p, v); return; }
     __m128d h = _mm256_castpd256_pd128(v);
     if (n & 2) { _mm_storeu_pd(p, h); h = _mm256_extractf128_pd(v, 1); p += 2; }
     if (n & 1) _mm_store_sd(p, h);
 }
+static inline void vstream_f64(double *p, vec_f64 v) { _mm256_stream_pd(p, v); }
 static inline vec_f64 vset1_f64(double a) { return _mm256_set1_pd(a); }
 static inline vec_f64 vadd_f64(vec_f64 a, vec_f64 b) { return _mm256_add_pd(a, b); }
 static inline vec_f64 vsub_f64(vec_f64 a, vec_f64 b) { return _mm256_sub_pd(a, b); }

@@ -4,6 +4,8 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "fs_names.h"   /* FS_HOT */
+
 #define FS_SIMD_VECTOR 1
 #define FS_VL_f32 16
 #define FS_VL_f64 8
@@ -15,11 +17,14 @@ static inline __mmask8 fs_k8(int64_t n) { return (__mmask8)((1u << n) - 1u); }
 
 /* float32 */
 static inline vec_f32 vload_f32(const float *p) { return _mm512_loadu_ps(p); }
-static inline vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
+FS_HOT vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fs_k16(n), p);
 }
 static inline void vstore_f32(float *p, vec_f32 v) { _mm512_storeu_ps(p, v); }
-static inline void vstorep_f32(float *p, vec_f32 v, int64_t n) { _mm512_mask_storeu_ps(p, fs_k16(n), v); }
+FS_HOT void vstorep_f32(float *p, vec_f32 v, int64_t n) { _mm512_mask_storeu_ps(p, fs_k16(n), v); }
+/* non-temporal store of a whole vector to a vector-aligned address (FS_STREAM) */
+static inline void vstream_f32(float *p, vec_f32 v) { _mm512_stream_ps(p, v); }
+static inline void fs_stream_fence(void) { _mm_sfence(); }
 static inline vec_f32 vset1_f32(float a) { return _mm512_set1_ps(a); }
 static inline vec_f32 vadd_f32(vec_f32 a, vec_f32 b) { return _mm512_add_ps(a, b); }
 static inline vec_f32 vsub_f32(vec_f32 a, vec_f32 b) { return _mm512_sub_ps(a, b); }
@@ -89,11 +94,12 @@ static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y)
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }
-static inline vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
+FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
     return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fs_k8(n), p);
 }
 static inline void vstore_f64(double *p, vec_f64 v) { _mm512_storeu_pd(p, v); }
-static inline void vstorep_f64(double *p, vec_f64 v, int64_t n) { _mm512_mask_storeu_pd(p, fs_k8(n), v); }
+FS_HOT void vstorep_f64(double *p, vec_f64 v, int64_t n) { _mm512_mask_storeu_pd(p, fs_k8(n), v); }
+static inline void vstream_f64(double *p, vec_f64 v) { _mm512_stream_pd(p, v); }
 static inline vec_f64 vset1_f64(double a) { return _mm512_set1_pd(a); }
 static inline vec_f64 vadd_f64(vec_f64 a, vec_f64 b) { return _mm512_add_pd(a, b); }
 static inline vec_f64 vsub_f64(vec_f64 a, vec_f64 b) { return _mm512_sub_pd(a, b); }

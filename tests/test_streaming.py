@@ -1,0 +1,65 @@
+"""Outputs of FS_STREAM_BYTES (32 MiB) or more are written with non-temporal stores
+(csrc/body_simd.inc: softmax of rows that fit L2, the cross-entropy gradient of long
+rows).  The streamed results must be bitwise those of the cached path, which smaller
+calls (the same rows a slice at a time) take: in place, into an output whose rows
+start off the vector alignment, and with non-finite rows among them."""
+import numpy as np
+import pytest
+
+import fastsoftmax as fs
+
+pytestmark = pytest.mark.skipif(fs.backend != "c", reason="kernel paths of the compiled backend")
+
+STREAM_BYTES = 32 << 20
+
+
+def _logits(rows, cols, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, cols)) * 4).astype(dtype)
+    x[3, 5] = -np.inf          # a wide row (exp's whole-range path)
+    x[7, :] = -1e30            # all equal: the uniform distribution
+    x[11, 2] = np.nan          # NaN among finite values: a NaN row
+    return x
+
+
+def _sliced(fn, x, step=64):
+    return np.concatenate([fn(x[i:i + step]) for i in range(0, x.shape[0], step)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_streamed_softmax_is_the_cached_result(isa, dtype):
+    cols = 1000
+    rows = STREAM_BYTES // (cols * np.dtype(dtype).itemsize) + 8
+    x = _logits(rows, cols, dtype)
+    expected = _sliced(lambda a: fs.softmax(a, n_threads=1), x)
+    got = fs.softmax(x, n_threads=1)
+    np.testing.assert_array_equal(got, expected)
+    # rows starting one element past the vector alignment, through out=
+    buf = np.empty(rows * cols + 1, dtype=dtype)
+    out = buf[1:].reshape(rows, cols)
+    fs.softmax(x, out=out, n_threads=1)
+    np.testing.assert_array_equal(out, expected)
+    # in place
+    y = x.copy()
+    fs.softmax(y, out=y, n_threads=1)
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_streamed_gradient_is_the_cached_result(isa):
+    cols = 8192
+    rows = STREAM_BYTES // (cols * 4) + 2
+    x = _logits(rows, cols, np.float32, seed=1)
+    t = np.random.default_rng(2).integers(0, cols, rows)
+    loss_parts, grad_parts = [], []
+    for i in range(0, rows, 16):
+        l, g = fs.cross_entropy_with_grad(x[i:i + 16], t[i:i + 16], reduction="none", n_threads=1)
+        loss_parts.append(l)
+        grad_parts.append(g)
+    loss, grad = fs.cross_entropy_with_grad(x, t, reduction="none", n_threads=1)
+    np.testing.assert_array_equal(loss, np.concatenate(loss_parts))
+    np.testing.assert_array_equal(grad, np.concatenate(grad_parts))
+    y = x.copy()
+    loss2, g2 = fs.cross_entropy_with_grad(y, t, reduction="none", grad_out=y, n_threads=1)
+    assert g2 is y
+    np.testing.assert_array_equal(y, grad)
+    np.testing.assert_array_equal(loss2, loss)
