@@ -41,6 +41,8 @@ FS_HOT void vstorep_f32(float *p, vec_f32 v, int64_t n) {
 /* non-temporal store of a whole vector to a vector-aligned address (FS_STREAM) */
 static inline void vstream_f32(float *p, vec_f32 v) { _mm256_stream_ps(p, v); }
 static inline void fs_stream_fence(void) { _mm_sfence(); }
+/* a hint to fetch the cache line at p into L2 */
+static inline void fs_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 static inline vec_f32 vset1_f32(float a) { return _mm256_set1_ps(a); }
 static inline vec_f32 vadd_f32(vec_f32 a, vec_f32 b) { return _mm256_add_ps(a, b); }
 static inline vec_f32 vsub_f32(vec_f32 a, vec_f32 b) { return _mm256_sub_ps(a, b); }
