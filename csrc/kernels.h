@@ -40,6 +40,9 @@
  *   FS_W_LOG_SOFTMAX_BW y = a - exp(b) * p0             (a = grad, b = logp, p0 = sum(a))
  * (cross_entropy_with_grad writes FS_W_SOFTMAX with p1 = scale / sum.) */
 enum { FS_W_SOFTMAX, FS_W_LOG_SOFTMAX, FS_W_SOFTMAX_BW, FS_W_LOG_SOFTMAX_BW };
+/* or-ed into a kind: write the vector-aligned part with non-temporal stores, fenced
+ * before returning (FS_STREAM_BYTES; sets without them ignore it) */
+#define FS_W_STREAM 16
 
 /* Reductions over a non-last axis: an (n, w) block whose n rows are `xm`
  * elements apart and whose w <= FS_COL_TILE_BYTES / sizeof(T) columns are

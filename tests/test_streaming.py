@@ -1,6 +1,6 @@
 """Outputs of FS_STREAM_BYTES (32 MiB) or more are written with non-temporal stores
-(csrc/body_simd.inc: softmax of rows that fit L2, the cross-entropy gradient of long
-rows).  The streamed results must be bitwise those of the cached path, which smaller
+(csrc/body_simd.inc: softmax and log_softmax of rows that fit L2, the cross-entropy
+gradient of long rows; the long-row path's softmax and log_softmax writes).  The streamed results must be bitwise those of the cached path, which smaller
 calls (the same rows a slice at a time) take: in place, into an output whose rows
 start off the vector alignment, and with non-finite rows among them."""
 import numpy as np
@@ -26,22 +26,24 @@ def _sliced(fn, x, step=64):
     return np.concatenate([fn(x[i:i + step]) for i in range(0, x.shape[0], step)])
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("cols", [1000, 70000], ids=["in_cache", "long_rows"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_streamed_softmax_is_the_cached_result(isa, dtype):
-    cols = 1000
+def test_streamed_output_is_the_cached_result(isa, dtype, cols, name):
+    fn = getattr(fs, name)
     rows = STREAM_BYTES // (cols * np.dtype(dtype).itemsize) + 8
     x = _logits(rows, cols, dtype)
-    expected = _sliced(lambda a: fs.softmax(a, n_threads=1), x)
-    got = fs.softmax(x, n_threads=1)
+    expected = _sliced(lambda a: fn(a, n_threads=1), x, step=rows // 4)
+    got = fn(x, n_threads=1)
     np.testing.assert_array_equal(got, expected)
     # rows starting one element past the vector alignment, through out=
     buf = np.empty(rows * cols + 1, dtype=dtype)
     out = buf[1:].reshape(rows, cols)
-    fs.softmax(x, out=out, n_threads=1)
+    fn(x, out=out, n_threads=1)
     np.testing.assert_array_equal(out, expected)
     # in place
     y = x.copy()
-    fs.softmax(y, out=y, n_threads=1)
+    fn(y, out=y, n_threads=1)
     np.testing.assert_array_equal(y, expected)
 
 
