@@ -4,6 +4,7 @@ Run pinned to one CPU (one thread on both sides, as a tiny call runs anyway):
 
     taskset -c 1 python benchmarks/tiny_calls.py            # about a minute
     taskset -c 1 python benchmarks/tiny_calls.py --quick    # fewer repeats
+    taskset -c 1 python benchmarks/tiny_calls.py --shapes 64x10 --dtypes float64 --ops softmax
 
 Each cell is the median (and the min) over ``--repeat`` timeit runs of
 ``--number`` calls, fastsoftmax and torch interleaved run by run, in one
@@ -111,10 +112,15 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=7, help="timeit runs per cell")
     p.add_argument("--quick", action="store_true", help="number=2000, repeat=5")
     p.add_argument("--ops", default="", help="comma-separated ops (default: all)")
+    p.add_argument("--shapes", default="", help="comma-separated RxC shapes (default: "
+                   + ",".join("x".join(map(str, s)) for s in SHAPES) + ")")
+    p.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated dtypes")
     args = p.parse_args(argv)
     if args.quick:
         args.number, args.repeat = 2000, 5
     only = set(filter(None, args.ops.split(",")))
+    shapes = [tuple(int(n) for n in s.split("x")) for s in args.shapes.split(",") if s] or SHAPES
+    dtypes = [d for d in args.dtypes.split(",") if d]
     if torch is not None:
         torch.set_num_threads(1)
     try:
@@ -130,8 +136,8 @@ def main(argv=None):
     head = f"{'op':24s} {'dtype':7s} {'shape':6s} {'fastsoftmax':>15s} {'torch':>24s} {'ratio':>6s}"
     print(head)
     print("-" * len(head))
-    for dtype in DTYPES:
-        for shape in SHAPES:
+    for dtype in dtypes:
+        for shape in shapes:
             for op, mine, theirs in cases(shape, dtype):
                 if only and op not in only:
                     continue
