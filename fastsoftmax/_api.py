@@ -5,6 +5,10 @@ _checks), arrange every operand as a 2-D (rows, cols) array with contiguous
 rows -- a view when the layout allows, one copy otherwise -- allocate or
 validate the output, and make ONE call into the Cython wrapper, which releases
 the GIL.  No Python loop ever runs over rows.
+
+Before all that, each function hands its arguments to its tiny entry
+(_core.<op>_tiny), which does the whole call for the common case at the C level
+and returns None otherwise.
 """
 import numpy as np
 
@@ -208,58 +212,12 @@ _SPECIALISED = {
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "softmax_cols", "log_softmax_cols", "logsumexp_cols",
                  "softmax_backward_cols", "log_softmax_backward_cols", "cross_entropy",
-                 "cross_entropy_plain", "accumulate")
+                 "accumulate")
 }
 
 
 def _kernel(name, compute):
     return _SPECIALISED[name][compute]
-
-
-def _fast_rows(name, x, axis):
-    """(specialised kernel, rows view) when ``x`` needs no normalisation at all -- a
-    non-empty float32/float64 ndarray reduced over its last axis whose layout the row
-    kernels take as it is (_rows_view, the general path's rule) -- else None (the
-    general path then checks and arranges everything)."""
-    if type(x) is not np.ndarray or type(axis) is not int:
-        return None
-    k = _SPECIALISED[name].get(x.dtype)
-    nd = x.ndim
-    if k is None or nd == 0 or (axis != -1 and axis != nd - 1) or x.size == 0:
-        return None
-    v = _rows_view(x)
-    return None if v is None else (k, v)
-
-
-def _fast_out(x, xv, out):
-    """(result, its rows view) for the fast path: a new array for ``out=None``, else
-    ``out`` when it is an ndarray of the result's dtype and shape, writeable, that
-    the kernel may write straight into by the general path's rules (_rows_view,
-    _may_write, as in _direct_target).  None sends the call down the general path,
-    which checks ``out`` and explains what is wrong."""
-    if out is None:
-        y = np.empty(x.shape, x.dtype)
-        return y, (y if y.ndim == 2 else y.reshape(xv.shape))
-    if (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
-            and out.flags.writeable):
-        ov = _rows_view(out)
-        if ov is not None and _may_write(ov, xv):
-            return out, ov
-    return None
-
-
-def _fast_elementwise(name, x, axis, out, n_threads):
-    """The whole call for the common case, or None to take the general path."""
-    plan = _fast_rows(name, x, axis)
-    if plan is None:
-        return None
-    kernel, xv = plan
-    res = _fast_out(x, xv, out)
-    if res is None:
-        return None
-    nt = 0 if n_threads is None else ck.check_threads(n_threads)
-    kernel(xv, res[1], nt)
-    return res[0]
 
 
 def _normalise(name, x, axis, out, n_threads):
@@ -273,17 +231,33 @@ def _normalise(name, x, axis, out, n_threads):
                         _kernel(name + "_cols", compute))
 
 
+# The common case of each op, whole, at the C level (_core.<op>_tiny: float32/float64
+# ndarrays in the row kernels' layout, the last axis, the default options), else None:
+# the general path below then checks every argument and raises every error.
+_softmax_tiny = _core.softmax_tiny
+_log_softmax_tiny = _core.log_softmax_tiny
+_logsumexp_tiny = _core.logsumexp_tiny
+_softmax_backward_tiny = _core.softmax_backward_tiny
+_log_softmax_backward_tiny = _core.log_softmax_backward_tiny
+_cross_entropy_tiny = _core.cross_entropy_tiny
+_cross_entropy_with_grad_tiny = _core.cross_entropy_with_grad_tiny
+_nll_loss_tiny = _core.nll_loss_tiny
+
+
 def softmax(x, axis=-1, *, out=None, n_threads=None):
-    y = _fast_elementwise("softmax", x, axis, out, n_threads)
+    y = _softmax_tiny(x, axis, out, n_threads)
     return y if y is not None else _normalise("softmax", x, axis, out, n_threads)
 
 
 def log_softmax(x, axis=-1, *, out=None, n_threads=None):
-    y = _fast_elementwise("log_softmax", x, axis, out, n_threads)
+    y = _log_softmax_tiny(x, axis, out, n_threads)
     return y if y is not None else _normalise("log_softmax", x, axis, out, n_threads)
 
 
 def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
+    r = _softmax_backward_tiny(grad, y, axis, out, n_threads)
+    if r is not None:
+        return r
     nt = ck.check_threads(n_threads)
     (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
     if compute not in _NATIVE:
@@ -295,6 +269,9 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
 
 
 def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
+    r = _log_softmax_backward_tiny(grad, logp, axis, out, n_threads)
+    if r is not None:
+        return r
     nt = ck.check_threads(n_threads)
     (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
     if compute not in _NATIVE:
@@ -306,6 +283,9 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
+    r = _logsumexp_tiny(x, axis, keepdims, out, n_threads)
+    if r is not None:
+        return r
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
     if compute not in _NATIVE:
@@ -334,37 +314,6 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
         return out
     r = ck.finish_array(res.reshape(shape), out, result)
     return r[()] if (out is None and r.ndim == 0) else r
-
-
-_I64_MIN, _I64_END = -2**63, 2**63
-
-
-def _fast_ce(with_grad, logits, target, axis, reduction, ignore_index, grad_out, n_threads):
-    """The whole cross-entropy call for the common case -- float32/float64 logits with
-    the classes last in a layout the row kernels take (_fast_rows), C-contiguous int64
-    class targets of the sample shape, no options beyond reduction and ignore_index,
-    grad_out None or one the kernel may write (_fast_out) -- else None (general path)."""
-    plan = _fast_rows("cross_entropy_plain", logits, axis)
-    flat = _flat_targets_view(target)
-    if (plan is None or flat is None or target.shape != logits.shape[:-1]
-            or type(reduction) is not str or reduction not in ck.REDUCTIONS
-            or type(ignore_index) is not int or not _I64_MIN < ignore_index < _I64_END):
-        return None
-    k, xv = plan
-    g = g3 = None
-    if with_grad:
-        res = _fast_out(logits, xv, grad_out)
-        if res is None:
-            return None
-        g, g3 = res[0], res[1][..., None]
-    nt = 0 if n_threads is None else ck.check_threads(n_threads)
-    n = logits.shape[-1]
-    loss = np.empty(flat.size, np.float64)
-    bad, total = k(xv[..., None], flat, loss, g3, ignore_index, reduction == "mean", nt)
-    if bad >= 0:
-        raise ck.target_error(target, bad, n, ignore_index)
-    res = ck.finish_loss(loss, reduction, target.shape, logits.dtype, total)
-    return (res, g) if with_grad else res
 
 
 def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
@@ -457,11 +406,10 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
 def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ignore_index=-100,
                   label_smoothing=0.0, z_loss=0.0, softcap=None, return_lse=False,
                   n_threads=None):
-    if (weight is None and label_smoothing == 0.0 and z_loss == 0.0 and softcap is None
-            and return_lse is False):
-        r = _fast_ce(False, logits, target, axis, reduction, ignore_index, None, n_threads)
-        if r is not None:
-            return r
+    r = _cross_entropy_tiny(logits, target, axis, reduction, weight, ignore_index,
+                            label_smoothing, z_loss, softcap, return_lse, n_threads)
+    if r is not None:
+        return r
     return _ce(False, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
                z_loss, softcap, return_lse, None, None, n_threads)
 
@@ -469,16 +417,22 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean", weight=None, ign
 def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean", weight=None,
                             ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None,
                             return_lse=False, grad_loss=None, grad_out=None, n_threads=None):
-    if (weight is None and label_smoothing == 0.0 and z_loss == 0.0 and softcap is None
-            and return_lse is False and grad_loss is None):
-        r = _fast_ce(True, logits, target, axis, reduction, ignore_index, grad_out, n_threads)
-        if r is not None:
-            return r
+    r = _cross_entropy_with_grad_tiny(logits, target, axis, reduction, weight, ignore_index,
+                                      label_smoothing, z_loss, softcap, return_lse, grad_loss,
+                                      grad_out, n_threads)
+    if r is not None:
+        return r
     return _ce(True, logits, target, axis, reduction, weight, ignore_index, label_smoothing,
                z_loss, softcap, return_lse, grad_loss, grad_out, n_threads)
 
 
-nll_loss = reference.nll_loss
+def nll_loss(logp, target, *, axis=-1, weight=None, ignore_index=-100, reduction="mean",
+             n_threads=None):
+    r = _nll_loss_tiny(logp, target, axis, weight, ignore_index, reduction, n_threads)
+    if r is not None:
+        return r
+    return reference.nll_loss(logp, target, axis=axis, weight=weight, ignore_index=ignore_index,
+                              reduction=reduction, n_threads=n_threads)
 
 
 def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction="mean",
