@@ -1,4 +1,4 @@
-"""Short rows (at most 16 float32 / 8 float64 elements: one AVX-512 vector, two AVX2
+"""Short rows (at most 16 elements: one or two AVX-512 vectors, two or four AVX2
 vectors) run several rows at a time (csrc/body_simd.inc, FS_SHORT_BLOCK): every op
 against the reference for row counts around the block sizes, with the blocks' fallback
 rows (a non-finite max, a NaN sum, a masked entry) at every position in a block."""
