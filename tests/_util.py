@@ -83,3 +83,24 @@ def target_weights(n_classes, target, *, axis=-1, weight=None, label_smoothing=0
     if grad_loss is not None:
         f = f * np.abs(np.asarray(grad_loss, np.float64))
     return a * np.expand_dims(f, -1) if np.ndim(f) else a * f
+
+
+def ticks_while(call):
+    """How many times this thread got to run while ``call()`` ran in another thread:
+    more than a few only if the call released the GIL."""
+    import threading
+    import time
+    done = threading.Event()
+    ticks = 0
+
+    def work():
+        call()
+        done.set()
+
+    th = threading.Thread(target=work)
+    th.start()
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0)
+    th.join()
+    return ticks

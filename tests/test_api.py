@@ -7,7 +7,7 @@ import pytest
 
 import fastsoftmax as fs
 from fastsoftmax import reference as ref
-from _util import EQUIV, assert_close
+from _util import EQUIV, assert_close, ticks_while
 
 ELEMENTWISE = ["softmax", "log_softmax"]
 BACKWARD = ["softmax_backward", "log_softmax_backward"]
@@ -216,19 +216,7 @@ def test_kernels_release_the_gil():
     single = time.perf_counter() - t0
     if single < 0.02:
         pytest.skip("kernel too fast on this machine to observe")
-    ticks = 0
-    done = threading.Event()
-
-    def work():
-        fs.softmax(x, out=out)
-        done.set()
-
-    th = threading.Thread(target=work)
-    th.start()
-    while not done.is_set():
-        ticks += 1
-        time.sleep(0)
-    th.join()
+    ticks = ticks_while(lambda: fs.softmax(x, out=out))
     # With the GIL held for the whole call the loop could not run in between.
     assert ticks > 10, f"only {ticks} ticks while a {single:.3f}s kernel ran"
 

@@ -13,6 +13,7 @@ import pytest
 
 import fastsoftmax as fs
 from conftest import layouts
+from _util import ticks_while
 
 pytestmark = pytest.mark.skipif(fs.backend != "c", reason="a path of the compiled backend")
 if fs.backend == "c":
@@ -234,15 +235,6 @@ def _taken_variants(op, x):
     return out
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_variants_the_tiny_path_takes(op, dtype):
-    x = values((6, 9), dtype)
-    for name, make in _taken_variants(op, x):
-        did, fast, slow = run_both(op, make)
-        assert did == "handled", (op, name)
-        assert_same_outcome(fast, slow, f"{op} {name}")
-
-
 def _row_layouts(x):
     """2-D layouts with contiguous rows the tiny path keeps as they are."""
     wide = np.zeros((x.shape[0], x.shape[1] + 5), x.dtype)
@@ -362,12 +354,17 @@ def _declined_variants(op, x):
     return out
 
 
+@pytest.mark.parametrize("variants, expected", [(_taken_variants, "handled"),
+                                                (_declined_variants, "declined")],
+                         ids=["taken", "declined"])
 @pytest.mark.parametrize("op", OPS)
-def test_other_calls_take_the_general_path(op, dtype):
+def test_variants_take_their_path(op, dtype, variants, expected):
+    """Calls the tiny path takes are handled there, all others are declined to the
+    general path; either way the outcome is the general path's."""
     x = values((6, 9), dtype)
-    for name, make in _declined_variants(op, x):
+    for name, make in variants(op, x):
         did, fast, slow = run_both(op, make)
-        assert did == "declined", (op, name)
+        assert did == expected, (op, name)
         assert_same_outcome(fast, slow, f"{op} {name}")
 
 
@@ -476,7 +473,6 @@ def test_tiny_layout_rule_is_rows_views(dtype):
 def test_large_calls_release_the_gil():
     """Above _NOGIL_ELEMENTS the tiny path runs the kernel without the GIL: a Python
     thread keeps running meanwhile (as test_api's check of the general path)."""
-    import threading
     import time
     x = np.random.default_rng(7).standard_normal((2000, 20000))
     fs.softmax(x[:10])
@@ -484,17 +480,5 @@ def test_large_calls_release_the_gil():
     assert _core.softmax_tiny(x, -1, None, None) is not None
     if time.perf_counter() - t0 < 0.02:
         pytest.skip("kernel too fast on this machine to observe")
-    done = threading.Event()
-    ticks = 0
-
-    def work():
-        fs.softmax(x)
-        done.set()
-
-    th = threading.Thread(target=work)
-    th.start()
-    while not done.is_set():
-        ticks += 1
-        time.sleep(0)
-    th.join()
+    ticks = ticks_while(lambda: fs.softmax(x))
     assert ticks > 10, ticks
