@@ -41,9 +41,17 @@ define_macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
 # and <cpuid.h>); each is csrc/kernels_<set>.c, compiled with FS_HAVE_<SET>,
 # which enables its entry in csrc/kernel_sets.h.  Elsewhere only the portable
 # set ("scalar") is built.
-KERNEL_SETS = {"x86_64": ["avx2", "avx512"]}
-machine = platform.machine().lower()
-arch = {"amd64": "x86_64"}.get(machine, machine)
+# (the list is csrc/sets.mk, which csrc/Makefile reads too)
+KERNEL_SETS = {}
+with open("csrc/sets.mk") as f:
+    for line in f:
+        key, eq, value = line.partition("=")
+        if eq and key.strip().startswith("SETS_"):
+            KERNEL_SETS[key.strip()[len("SETS_"):]] = value.split()
+# FASTSOFTMAX_ARCH names the target when cross-compiling (the build machine's
+# platform.machine() says nothing about it).
+machine = os.environ.get("FASTSOFTMAX_ARCH", platform.machine()).lower()
+arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 if sys.platform != "win32" and os.environ.get("FASTSOFTMAX_NO_SIMD") != "1":
     for name in KERNEL_SETS.get(arch, []):
         sources.append(f"csrc/kernels_{name}.c")
@@ -65,7 +73,7 @@ ext = Extension(
     sources=sources,
     include_dirs=["csrc", np.get_include()],
     # every header and body the C files include: editing one rebuilds the extension
-    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/*.inc")),
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/*.inc")) + ["csrc/sets.mk"],
     define_macros=define_macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,

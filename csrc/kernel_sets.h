@@ -34,8 +34,16 @@
 #define FS_SET_AVX512(X)
 #endif
 
+/* aarch64: AdvSIMD is baseline, nothing to probe */
+#ifdef FS_HAVE_NEON
+#define FS_SET_NEON(X) X(neon, FS_CPU_NONE)
+#else
+#define FS_SET_NEON(X)
+#endif
+
 #define FS_KERNEL_SETS(X) \
     X(scalar, FS_CPU_NONE) \
+    FS_SET_NEON(X)         \
     FS_SET_AVX2(X)         \
     FS_SET_AVX512(X)
 

@@ -1,13 +1,21 @@
-/* kernels_scalar.c -- the portable kernel set: plain C99, any CPU.
+/* kernels_scalar.c -- the portable kernel set, any CPU.
  *
- * Design: see body_portable.inc.  This is the reference-quality path (double
- * work type, compensated sums); it is what non-x86 machines and x86 machines
- * without AVX2 run, and what the vector sets are tested against.  Its
- * "vectors" (simd_scalar.h) are one lane of double, which is how the general
- * cross-entropy kernel (body_ce.inc) runs here.
+ * With GCC or Clang (every supported build) the set is a vector set over
+ * simd_generic.h: 16-byte vectors in the compute type (float32 computed in
+ * float32, with the shared polynomial exp of math_simd.inc), the same bodies
+ * as the x86 and NEON sets, compiled at baseline flags so the compiler picks
+ * the target's own vector unit (SSE2 on x86-64).  Rows with non-finite
+ * values run body_portable.inc (double work type, libm).  Other compilers get
+ * the portable body alone: its "vectors" (simd_scalar.h) are one lane of
+ * double, which is how body_ce.inc runs there.
  */
 #define FS_ISA scalar
-#define FS_PORTABLE scalar
 
+#if defined(__GNUC__) && !defined(FS_SCALAR_ONE_LANE)
+#define FS_PORTABLE scalar_portable
+#include "simd_generic.h"
+#else
+#define FS_PORTABLE scalar
 #include "simd_scalar.h"
+#endif
 #include "kernel_set.inc"

@@ -1,0 +1,171 @@
+/* simd_neon.h -- vector primitives for the NEON (AdvSIMD) kernel set,
+ * aarch64 only: 4 float32 / 2 float64 lanes, fused multiply-add, the
+ * across-lane reductions of A64 (vmaxvq, vaddvq).  Baseline on every
+ * aarch64 CPU, so the set needs no run-time probe.  Uses only what GCC and
+ * Apple / LLVM clang both accept from <arm_neon.h>.
+ *
+ * Same names and contracts as simd_avx2.h.  max / min return the SECOND
+ * operand when either is NaN, as on x86 (the bodies rely on that rule: a NaN
+ * loaded into a max accumulator is dropped, a NaN clamped by min is kept):
+ * NEON's own vmaxq / vminq propagate NaN and vmaxnmq / vminnmq drop it
+ * whichever side it is on, so both are a compare and a bit-select here.
+ * The exp runs without a table (FS_EXP_LUT_BITS 0, math_simd.inc): its
+ * polynomial is FMAs, which these cores issue four per cycle (Apple M,
+ * Neoverse V) -- the bodies keep at least two independent chains per loop.
+ * Included only by kernels_neon.c.
+ */
+#include <arm_neon.h>
+#include <stdint.h>
+
+#include "fs_names.h"   /* FS_HOT */
+
+#define FS_SIMD_VECTOR 1
+#define FS_VL_f32 4
+#define FS_VL_f64 2
+typedef float32x4_t vec_f32;
+typedef float64x2_t vec_f64;
+
+#define FS_EXP_LUT_BITS 0
+
+/* The primitives' names v<op>_<dtype> (fs_names.h) that <arm_neon.h> already
+ * uses for its 64-bit-vector intrinsics are defined as fsn_<op>_<dtype> and
+ * reached through these macros (nothing below uses those intrinsics). */
+#define vadd_f32 fsn_add_f32
+#define vsub_f32 fsn_sub_f32
+#define vmul_f32 fsn_mul_f32
+#define vdiv_f32 fsn_div_f32
+#define vfma_f32 fsn_fma_f32
+#define vmax_f32 fsn_max_f32
+#define vmin_f32 fsn_min_f32
+#define vadd_f64 fsn_add_f64
+#define vsub_f64 fsn_sub_f64
+#define vmul_f64 fsn_mul_f64
+#define vdiv_f64 fsn_div_f64
+#define vfma_f64 fsn_fma_f64
+#define vmax_f64 fsn_max_f64
+#define vmin_f64 fsn_min_f64
+
+static inline void fs_stream_fence(void) {}
+static inline void fs_prefetch(const void *p) { __builtin_prefetch(p, 0, 2); }
+
+/* float32 */
+static inline vec_f32 vload_f32(const float *p) { return vld1q_f32(p); }
+/* partial vectors: n < 4 elements (n >= 4: a whole vector), the rest fill;
+ * lane loads and stores, never past the end */
+FS_HOT vec_f32 vloadp_f32(const float *p, int64_t n, float fill) {
+    if (n >= 4) return vld1q_f32(p);
+    vec_f32 v = vdupq_n_f32(fill);
+    if (n > 0) v = vld1q_lane_f32(p, v, 0);
+    if (n > 1) v = vld1q_lane_f32(p + 1, v, 1);
+    if (n > 2) v = vld1q_lane_f32(p + 2, v, 2);
+    return v;
+}
+static inline void vstore_f32(float *p, vec_f32 v) { vst1q_f32(p, v); }
+FS_HOT void vstorep_f32(float *p, vec_f32 v, int64_t n) {
+    if (n >= 4) { vst1q_f32(p, v); return; }
+    if (n > 0) vst1q_lane_f32(p, v, 0);
+    if (n > 1) vst1q_lane_f32(p + 1, v, 1);
+    if (n > 2) vst1q_lane_f32(p + 2, v, 2);
+}
+static inline void vstream_f32(float *p, vec_f32 v) { vst1q_f32(p, v); }
+static inline vec_f32 vset1_f32(float a) { return vdupq_n_f32(a); }
+static inline vec_f32 fsn_add_f32(vec_f32 a, vec_f32 b) { return vaddq_f32(a, b); }
+static inline vec_f32 fsn_sub_f32(vec_f32 a, vec_f32 b) { return vsubq_f32(a, b); }
+static inline vec_f32 fsn_mul_f32(vec_f32 a, vec_f32 b) { return vmulq_f32(a, b); }
+static inline vec_f32 fsn_div_f32(vec_f32 a, vec_f32 b) { return vdivq_f32(a, b); }
+static inline vec_f32 fsn_fma_f32(vec_f32 a, vec_f32 b, vec_f32 c) { return vfmaq_f32(c, a, b); }
+static inline vec_f32 fsn_max_f32(vec_f32 a, vec_f32 b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+static inline vec_f32 fsn_min_f32(vec_f32 a, vec_f32 b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+/* p * 2^n for integral n in [-150, 128]: two exact power-of-two factors */
+static inline vec_f32 vscale2n_f32(vec_f32 p, vec_f32 n) {
+    int32x4_t ni = vcvtq_s32_f32(n);
+    int32x4_t n1 = vshrq_n_s32(ni, 1), n2 = vsubq_s32(ni, n1);
+    vec_f32 f1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, vdupq_n_s32(127)), 23));
+    vec_f32 f2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n2, vdupq_n_s32(127)), 23));
+    return vmulq_f32(vmulq_f32(p, f1), f2);
+}
+/* p * 2^n for t = 1.5 * 2^23 + 127 + n, normal results only: t's low bits
+ * shifted into the exponent field */
+static inline vec_f32 vscale2n_fast_f32(vec_f32 p, vec_f32 t, vec_f32 n) {
+    (void)n;
+    return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(t), 23)));
+}
+static inline vec_f32 viota_f32(void) {
+    static const float iota[4] = {0, 1, 2, 3};
+    return vld1q_f32(iota);
+}
+static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return vmaxvq_u32(vcltq_f32(a, b)) != 0; }
+static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
+    return vmaxvq_u32(vorrq_u32(vcltq_f32(a, lo), vcgtq_f32(a, hi))) != 0;
+}
+static inline double vhsum_f32(vec_f32 v) {   /* lanes widened to double before adding */
+    return vaddvq_f64(vaddq_f64(vcvt_f64_f32(vget_low_f32(v)), vcvt_high_f64_f32(v)));
+}
+/* butterfly reductions leaving the result in every lane */
+static inline vec_f32 vallmax_f32(vec_f32 v) {
+    v = fsn_max_f32(v, vextq_f32(v, v, 2));
+    return fsn_max_f32(v, vrev64q_f32(v));
+}
+static inline vec_f32 vallsum_f32(vec_f32 v) {
+    v = vaddq_f32(v, vextq_f32(v, v, 2));
+    return vaddq_f32(v, vrev64q_f32(v));
+}
+static inline float vfirst_f32(vec_f32 v) { return vgetq_lane_f32(v, 0); }
+static inline float vhmax_f32(vec_f32 v) { return vfirst_f32(vallmax_f32(v)); }
+/* a < b ? x : y per lane (false for NaN) */
+static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y) {
+    return vbslq_f32(vcltq_f32(a, b), x, y);
+}
+
+/* float64 */
+static inline vec_f64 vload_f64(const double *p) { return vld1q_f64(p); }
+FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {
+    if (n >= 2) return vld1q_f64(p);
+    vec_f64 v = vdupq_n_f64(fill);
+    if (n > 0) v = vld1q_lane_f64(p, v, 0);
+    return v;
+}
+static inline void vstore_f64(double *p, vec_f64 v) { vst1q_f64(p, v); }
+FS_HOT void vstorep_f64(double *p, vec_f64 v, int64_t n) {
+    if (n >= 2) { vst1q_f64(p, v); return; }
+    if (n > 0) vst1q_lane_f64(p, v, 0);
+}
+static inline void vstream_f64(double *p, vec_f64 v) { vst1q_f64(p, v); }
+static inline vec_f64 vset1_f64(double a) { return vdupq_n_f64(a); }
+static inline vec_f64 fsn_add_f64(vec_f64 a, vec_f64 b) { return vaddq_f64(a, b); }
+static inline vec_f64 fsn_sub_f64(vec_f64 a, vec_f64 b) { return vsubq_f64(a, b); }
+static inline vec_f64 fsn_mul_f64(vec_f64 a, vec_f64 b) { return vmulq_f64(a, b); }
+static inline vec_f64 fsn_div_f64(vec_f64 a, vec_f64 b) { return vdivq_f64(a, b); }
+static inline vec_f64 fsn_fma_f64(vec_f64 a, vec_f64 b, vec_f64 c) { return vfmaq_f64(c, a, b); }
+static inline vec_f64 fsn_max_f64(vec_f64 a, vec_f64 b) { return vbslq_f64(vcgtq_f64(a, b), a, b); }
+static inline vec_f64 fsn_min_f64(vec_f64 a, vec_f64 b) { return vbslq_f64(vcltq_f64(a, b), a, b); }
+/* p * 2^n for integral n in [-1076, 1024] */
+static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) {
+    int64x2_t ni = vcvtq_s64_f64(n);
+    int64x2_t n1 = vshrq_n_s64(ni, 1), n2 = vsubq_s64(ni, n1);
+    vec_f64 f1 = vreinterpretq_f64_s64(vshlq_n_s64(vaddq_s64(n1, vdupq_n_s64(1023)), 52));
+    vec_f64 f2 = vreinterpretq_f64_s64(vshlq_n_s64(vaddq_s64(n2, vdupq_n_s64(1023)), 52));
+    return vmulq_f64(vmulq_f64(p, f1), f2);
+}
+/* p * 2^n for t = 1.5 * 2^52 + 1023 + n, normal results only */
+static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) {
+    (void)n;
+    return vmulq_f64(p, vreinterpretq_f64_s64(vshlq_n_s64(vreinterpretq_s64_f64(t), 52)));
+}
+static inline vec_f64 viota_f64(void) {
+    static const double iota[2] = {0, 1};
+    return vld1q_f64(iota);
+}
+static inline int fs_any64(uint64x2_t m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
+static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return fs_any64(vcltq_f64(a, b)); }
+static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
+    return fs_any64(vorrq_u64(vcltq_f64(a, lo), vcgtq_f64(a, hi)));
+}
+static inline double vhsum_f64(vec_f64 v) { return vaddvq_f64(v); }
+static inline vec_f64 vallmax_f64(vec_f64 v) { return fsn_max_f64(v, vextq_f64(v, v, 1)); }
+static inline vec_f64 vallsum_f64(vec_f64 v) { return vaddq_f64(v, vextq_f64(v, v, 1)); }
+static inline double vfirst_f64(vec_f64 v) { return vgetq_lane_f64(v, 0); }
+static inline double vhmax_f64(vec_f64 v) { return vfirst_f64(vallmax_f64(v)); }
+static inline vec_f64 vselect_lt_f64(vec_f64 a, vec_f64 b, vec_f64 x, vec_f64 y) {
+    return vbslq_f64(vcltq_f64(a, b), x, y);
+}
