@@ -3,7 +3,8 @@
  * Design: the kernel set is chosen once, on first use, from what the CPU
  * reports (cpuid) AND what the OS saves on context switch (xgetbv): an
  * AVX-512 CPU under an OS that does not save ZMM state must not run AVX-512
- * code.  FASTSOFTMAX_ISA=scalar|avx2|avx512 forces a set (ignored, with the
+ * code; on aarch64 the NEON set needs no probe.  FASTSOFTMAX_ISA=scalar|neon|avx2|avx512
+ * forces a set (ignored, with the
  * best set kept, when the CPU lacks it); fs_set_isa() forces one at run time.
  * The sets compiled into this build are the entries of kernel_sets.h
  * (setup.py defines FS_HAVE_<SET> where it compiles one); every table and

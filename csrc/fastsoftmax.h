@@ -214,7 +214,7 @@ int fs_accumulate_f32(float *y, const float *x, int64_t n, int n_threads);
 int fs_accumulate_f64(double *y, const double *x, int64_t n, int n_threads);
 
 /* ---- the kernel set's exp, for tests and benchmarks ---------------------- */
-/* y[i] = exp(x[i]) with the active kernel set's exp (libm on the portable set). */
+/* y[i] = exp(x[i]) with the active kernel set's exp (libm where the portable set is one lane of double). */
 int fs_exp_f32(const float *x, float *y, int64_t n);
 int fs_exp_f64(const double *x, double *y, int64_t n);
 
@@ -229,7 +229,7 @@ int fs_get_num_threads(void);
 int fs_set_num_threads(int n);
 
 /* ---- instruction-set dispatch ------------------------------------------- */
-/* Name of the kernel set in use ("scalar", "avx2", "avx512").  The choice is
+/* Name of the kernel set in use ("scalar", "neon", "avx2", "avx512").  The choice is
  * made once, on first use: the FASTSOFTMAX_ISA environment variable if set
  * (and supported), else the best set this CPU and OS support. */
 const char *fs_get_isa(void);

@@ -7,6 +7,7 @@
 #include "fs_names.h"   /* FS_HOT */
 
 #define FS_SIMD_VECTOR 1
+#define FS_NT_STORES 1   /* vstream_*: non-temporal stores (FS_STREAM_BYTES) */
 #define FS_VL_f32 16
 #define FS_VL_f64 8
 typedef __m512 vec_f32;

@@ -22,6 +22,9 @@
 #include "fs_names.h"   /* FS_HOT */
 
 #define FS_SIMD_VECTOR 1
+/* no non-temporal stores: vstream_* are plain stores, and large outputs take the
+   cached paths (the streamed ones would compute exp twice for nothing) */
+#define FS_NT_STORES 0
 #define FS_VL_f32 4
 #define FS_VL_f64 2
 typedef float vec_f32 __attribute__((vector_size(16)));

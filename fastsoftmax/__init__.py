@@ -520,7 +520,7 @@ def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, 
 
 
 def get_isa():
-    """Name of the kernel set in use ("scalar", "avx2", "avx512"), or "numpy"."""
+    """Name of the kernel set in use ("scalar", "neon", "avx2", "avx512"), or "numpy"."""
     return "numpy" if backend == "numpy" else _impl.get_isa()
 
 

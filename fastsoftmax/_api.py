@@ -461,7 +461,7 @@ def _accumulate(y, x, n_threads):
 
 
 def get_isa():
-    """Name of the kernel set in use: "scalar", "avx2" or "avx512"."""
+    """Name of the kernel set in use: "scalar", "neon", "avx2" or "avx512"."""
     return _core.get_isa()
 
 

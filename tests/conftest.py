@@ -55,3 +55,12 @@ def layouts(x):
     ro.flags.writeable = False
     out.append(("readonly", ro))
     return out
+
+
+def pytest_report_header(config):
+    """The backend and kernel sets under test, first thing in every run's output."""
+    import platform
+    if fs.backend != "c":
+        return f"fastsoftmax {fs.__version__}: backend {fs.backend} on {platform.machine()}"
+    return (f"fastsoftmax {fs.__version__}: backend c on {platform.machine()}, kernel set "
+            f"{fs.get_isa()} by default, kernel tests run under {fs.available_isas()}")

@@ -464,7 +464,7 @@ static void test_ce_ex(int64_t rows, int64_t n, ce_case cc) {
                 du[c] = 0;   /* filled below */
             } else {
                 int64_t t = tg[i];
-                LD wt = cc.weights ? tget(w, t) : 1;
+                LD wt = cc.weights && !ign ? tget(w, t) : 1;   /* (an ignored target is no class) */
                 want += (c == t ? (1 - cc.eps) * wt * (L - u[c]) : 0) + cc.eps / n * wc * (L - u[c]);
                 du[c] = (1 - cc.eps) * wt * (p - (c == t)) + cc.eps / n * (W * p - wc);
             }
