@@ -48,9 +48,7 @@ with open("csrc/sets.mk") as f:
         key, eq, value = line.partition("=")
         if eq and key.strip().startswith("SETS_"):
             KERNEL_SETS[key.strip()[len("SETS_"):]] = value.split()
-# FASTSOFTMAX_ARCH names the target when cross-compiling (the build machine's
-# platform.machine() says nothing about it).
-machine = os.environ.get("FASTSOFTMAX_ARCH", platform.machine()).lower()
+machine = platform.machine().lower()
 arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 if sys.platform != "win32" and os.environ.get("FASTSOFTMAX_NO_SIMD") != "1":
     for name in KERNEL_SETS.get(arch, []):
