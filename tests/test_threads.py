@@ -12,7 +12,7 @@ import pytest
 
 import fastsoftmax as fs
 from fastsoftmax import reference as ref
-from _util import EQUIV, assert_close
+from _util import EQUIV, PYTHON, assert_close
 
 compiled = pytest.mark.skipif(fs.backend != "c", reason="threads live in the compiled backend")
 
@@ -54,9 +54,11 @@ def _special_rows(x):
 # Rows that fit the row kernels (split over rows) and rows longer than
 # FS_L2_ROW_BYTES (split into chunks, and across threads inside a row when
 # rows are few).
-SHAPES = [(5000, 33), (700, 1000), (6, 70001), (2, 300000), (1, 1_000_003)]
+SHAPES = [(7001, 16), (12001, 10), (5000, 33), (700, 1000), (6, 70001), (2, 300000),
+          (1, 1_000_003)]
 # (FS_L2_ROW_BYTES is 1 MiB: 300000 and more float32 are chunked rows, 70001 is a
-# long row of the row kernels)
+# long row of the row kernels; rows of at most 16 go in blocks of rows, which the
+# thread split cuts anywhere)
 
 
 @compiled
@@ -239,7 +241,7 @@ def _run(code, **env):
     e.update(env)
     # run outside the source tree, so the installed package (with its built
     # extension) is imported, not the checkout's fastsoftmax/ folder
-    r = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+    r = subprocess.run([PYTHON, "-c", code], env=e, capture_output=True, text=True,
                        timeout=120, cwd=tempfile.gettempdir())
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()

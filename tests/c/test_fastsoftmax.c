@@ -234,6 +234,8 @@ static void test_rows(int64_t rows, int64_t n, int64_t pad, int kinds) {
 
     ok(CALL(fs_logsumexp, x, xs, lse, rows, n, 1), 0, "logsumexp");
     for (int64_t i = 0; i < rows; i++) close_to(tget(lse, i), r[i].lse, lse_bound(r[i].lse), "logsumexp", i);
+    ok(CALL(fs_logsumexp, x, xs, y3, rows, n, 3), 0, "logsumexp");
+    if (memcmp(lse, y3, (size_t)rows * esz())) FAIL("logsumexp: 3 threads differ from 1");
 
     /* backward ops, from this batch's softmax / log_softmax (finite rows) */
     if (kinds <= n_finite_kinds) {
@@ -280,6 +282,8 @@ static void test_rows(int64_t rows, int64_t n, int64_t pad, int kinds) {
             LD want = r[i].lse - (LD)tget(x, i * xs + tg[i]);
             close_to(loss[i], want, tol() * fmaxl(1, fabsl(want)), "cross_entropy", i);
         }
+        ok(CALL(fs_cross_entropy, x, xs, tg, loss3, rows, n, 3), FS_TARGETS_OK, "cross_entropy");
+        if (memcmp(loss, loss3, sizeof(double) * (size_t)rows)) FAIL("cross_entropy: 3 threads differ from 1");
         double scale = 1.0 / (double)rows;
         ok(CALL(fs_cross_entropy_with_grad, x, xs, tg, loss3, scale, g, xs, rows, n, 3), FS_TARGETS_OK,
            "cross_entropy_with_grad");
@@ -546,6 +550,13 @@ static void run_set(void) {
     for (size_t k = 0; k < sizeof widths_long / sizeof widths_long[0]; k++) {
         test_rows(K_NKINDS, widths_long[k], 16, K_NKINDS);
         test_rows(n_finite_kinds, widths_long[k], 0, n_finite_kinds);
+    }
+    /* enough rows for three threads (FS_MIN_WORK elements each, dispatch.c): the
+     * rows split at places that are not multiples of the short-row blocks */
+    static const int64_t split_n[] = {1, 3, 8, 10, 16, 17};
+    for (size_t k = 0; k < sizeof split_n / sizeof split_n[0]; k++) {
+        test_rows(3 * 32768 / split_n[k] + 7, split_n[k], 0, K_NKINDS);
+        test_rows(3 * 32768 / split_n[k] + 5, split_n[k], 0, n_finite_kinds);
     }
     /* past FS_L2_ROW_BYTES (1 MiB): the chunked path, split across threads */
     test_rows(2, g_dt ? 140000 : 300000, 0, 2);
