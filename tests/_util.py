@@ -1,9 +1,17 @@
 """Comparison helpers whose failure messages name every parameter."""
 import contextlib
+import os
+import sys
 
 import numpy as np
 
 import fastsoftmax as fs
+
+# The interpreter that tests start in a subprocess: this one, or the command in
+# FASTSOFTMAX_TEST_PYTHON where this one cannot be started directly (under
+# user-mode emulation a foreign interpreter runs only through its emulator;
+# .ci/aarch64 sets a wrapper script).  conftest.py hands it to multiprocessing.
+PYTHON = os.environ.get("FASTSOFTMAX_TEST_PYTHON") or sys.executable
 
 # Tolerances of the accuracy contract (README, docstrings).
 REL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 5e-14}

@@ -1,10 +1,16 @@
 """Shared fixtures: ISA, dtypes, shapes and layouts (CONVENTIONS 7)."""
+import multiprocessing
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
 import fastsoftmax as fs
-from _util import isa_set
+from _util import PYTHON, isa_set
+
+if PYTHON != sys.executable:       # worker processes (dask.distributed) start the same way
+    multiprocessing.set_executable(PYTHON)
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True,

@@ -7,7 +7,7 @@ import pytest
 
 import fastsoftmax as fs
 from fastsoftmax import reference as ref
-from _util import EQUIV, assert_close, ticks_while
+from _util import EQUIV, PYTHON, assert_close, ticks_while
 
 ELEMENTWISE = ["softmax", "log_softmax"]
 BACKWARD = ["softmax_backward", "log_softmax_backward"]
@@ -256,7 +256,6 @@ def test_source_checkout_without_the_extension_says_so(tmp_path):
     import os
     import shutil
     import subprocess
-    import sys
     from pathlib import Path
 
     src = Path(fs.__file__).parent
@@ -267,7 +266,7 @@ def test_source_checkout_without_the_extension_says_so(tmp_path):
     for f in src.glob("*.py"):
         shutil.copy(f, dst)
     env = {k: v for k, v in os.environ.items() if k != "FASTSOFTMAX_BACKEND"}
-    r = subprocess.run([sys.executable, "-c", "import fastsoftmax_checkout as f; print(f.backend)"],
+    r = subprocess.run([PYTHON, "-c", "import fastsoftmax_checkout as f; print(f.backend)"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "numpy"

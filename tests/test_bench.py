@@ -8,7 +8,6 @@ skip without it, and one test hides them all to check the bench without them.
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 import fastsoftmax as fs
 from fastsoftmax import bench
+from _util import PYTHON
 
 OPTIONAL = ("scipy", "torch", "onnxruntime", "jax")
 # The ops each of the ONNX Runtime and JAX peers has among the default ones
@@ -401,7 +401,7 @@ def test_format_time(seconds, text):
 def test_module_runs_as_a_script():
     """`python -m fastsoftmax.bench` is the documented entry point."""
     # outside the source tree, so the installed package is the one run
-    r = subprocess.run([sys.executable, "-m", "fastsoftmax.bench", "--shapes", "1x10x"],
+    r = subprocess.run([PYTHON, "-m", "fastsoftmax.bench", "--shapes", "1x10x"],
                        capture_output=True, text=True, timeout=60, check=False,
                        cwd=tempfile.gettempdir())
     assert r.returncode == 2 and "malformed shape" in r.stderr

@@ -1,13 +1,13 @@
 """The type stubs (fastsoftmax/__init__.pyi, py.typed) describe the API a user calls."""
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 import fastsoftmax as fs
+from _util import PYTHON
 
 mypy_api = pytest.importorskip("mypy.api")
 
@@ -43,7 +43,7 @@ n: str = fs.get_num_threads()
 def _mypy(tmp_path, code):
     path = tmp_path / "user.py"
     path.write_text(textwrap.dedent(code))
-    args = [str(path), "--python-executable", sys.executable, "--no-incremental",
+    args = [str(path), "--python-executable", PYTHON, "--no-incremental",
             "--cache-dir", str(tmp_path / "cache"), "--follow-imports", "silent",
             "--ignore-missing-imports"]
     env = dict(os.environ)
@@ -84,7 +84,7 @@ def test_stubs_match_the_runtime(tmp_path):
     # from an empty folder: an installed package is found in site-packages (py.typed),
     # whose other top-level modules mypy must not take for the user's own
     r = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "fastsoftmax", "--ignore-missing-stub",
+        [PYTHON, "-m", "mypy.stubtest", "fastsoftmax", "--ignore-missing-stub",
          "--mypy-config-file", str(here / "stubtest.ini"),
          "--allowlist", str(here / "stubtest_allowlist.txt")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
