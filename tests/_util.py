@@ -12,6 +12,8 @@ import fastsoftmax as fs
 # user-mode emulation a foreign interpreter runs only through its emulator;
 # .ci/aarch64 sets a wrapper script).  conftest.py hands it to multiprocessing.
 PYTHON = os.environ.get("FASTSOFTMAX_TEST_PYTHON") or sys.executable
+# The emulator the suite runs under, if any (.ci/aarch64 sets "qemu-aarch64").
+EMULATOR = os.environ.get("FASTSOFTMAX_TEST_EMULATOR", "")
 
 # Tolerances of the accuracy contract (README, docstrings).
 REL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 5e-14}
