@@ -212,6 +212,10 @@ def _taken_variants(op, x):
     if op == "logsumexp":
         out.append(("keepdims=True", with_kw(keepdims=True)))
         out.append(("keepdims=False", with_kw(keepdims=False)))
+        lead = x.shape[:-1]
+        out.append(("out given", lambda: (base()[0], {"out": np.empty(lead, x.dtype)})))
+        out.append(("out given, keepdims", lambda: (base()[0], {
+            "out": np.empty(lead + (1,), x.dtype), "keepdims": True})))
     if op in ("cross_entropy", "cross_entropy_with_grad", "nll_loss"):
         out += [(f"reduction={r}", with_kw(reduction=r)) for r in ("sum", "none")]
 
@@ -253,6 +257,11 @@ def test_row_layouts_take_the_tiny_path(op, dtype):
         did, fast, slow = run_both(op, lambda: default_call(op, lay))
         assert did == "handled", (op, name)
         assert_same_outcome(fast, slow, f"{op} {name}")
+
+
+def _read_only(a):
+    a.flags.writeable = False
+    return a
 
 
 def _declined_variants(op, x):
@@ -318,7 +327,19 @@ def _declined_variants(op, x):
                                               base()[0][1].astype(np.float64)), {})))
     if op == "logsumexp":
         out.append(("keepdims=np.True_", with_kw(keepdims=np.True_)))
-        out.append(("out given", with_kw(out=np.empty(x.shape[0], x.dtype))))
+        lead = x.shape[:-1]
+        other = np.float64 if x.dtype == np.float32 else np.float32
+        out += [
+            ("out of another dtype", with_kw(out=np.empty(lead, other))),
+            ("out strided", with_kw(out=np.empty(lead[0] * 2, x.dtype)[::2])),
+            ("out of another shape", with_kw(out=np.empty(lead + (1,), x.dtype))),
+            ("out read-only", lambda: (base()[0], {"out": _read_only(np.empty(lead, x.dtype))})),
+        ]
+
+        def out_in_x():
+            args, _ = base()
+            return args, {"out": args[0].reshape(-1)[:lead[0]]}
+        out.append(("out inside x", out_in_x))
     if op in ("cross_entropy", "cross_entropy_with_grad", "nll_loss"):
         def tgt(f):
             def make():
@@ -482,3 +503,18 @@ def test_large_calls_release_the_gil():
         pytest.skip("kernel too fast on this machine to observe")
     ticks = ticks_while(lambda: fs.softmax(x))
     assert ticks > 10, ticks
+
+
+@pytest.mark.parametrize("shape", [(10,), (1, 10), (3, 4, 10)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_out_is_the_result(shape, keepdims, dtype):
+    """logsumexp(x, out=o) writes o and returns o itself (a 0-d o for 1-D x), with
+    the values of the call without out=."""
+    x = values(shape, dtype, nonfinite=False)
+    want = fs.logsumexp(x, keepdims=keepdims)
+    o = np.full(np.shape(want), np.nan, dtype)
+    with spied() as seen:
+        got = fs.logsumexp(x, keepdims=keepdims, out=o)
+    assert [d for op, d in seen if op == "logsumexp"] == ["handled"]
+    assert got is o
+    np.testing.assert_array_equal(o, want)
