@@ -10,6 +10,8 @@
 #define FS_NT_STORES 1   /* vstream_*: non-temporal stores (FS_STREAM_BYTES) */
 #define FS_VL_f32 8
 #define FS_VL_f64 4
+/* vtranspose_*: the VL x VL block of VL vectors transposed in place (short rows in lanes) */
+#define FS_HAS_TRANSPOSE 1
 typedef __m256 vec_f32;
 typedef __m256d vec_f64;
 
@@ -184,3 +186,32 @@ static inline double vfirst_f64(vec_f64 v) { return _mm256_cvtsd_f64(v); }
 static inline vec_f64 vdiv_f64(vec_f64 a, vec_f64 b) { return _mm256_div_pd(a, b); }
 /* a < b ? x : y per lane (false for NaN) */
 static inline vec_f64 vselect_lt_f64(vec_f64 a, vec_f64 b, vec_f64 x, vec_f64 y) { return _mm256_blendv_pd(y, x, _mm256_cmp_pd(a, b, _CMP_LT_OQ)); }
+
+/* 8x8: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves (24 shuffles) */
+FS_HOT void vtranspose_f32(vec_f32 *v) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        v[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+        v[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+    }
+}
+
+/* 4x4: unpack pairs of rows, swap 128-bit halves (8 shuffles) */
+FS_HOT void vtranspose_f64(vec_f64 *v) {
+    __m256d t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);
+    __m256d t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);
+    v[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    v[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    v[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}

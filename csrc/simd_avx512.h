@@ -10,6 +10,8 @@
 #define FS_NT_STORES 1   /* vstream_*: non-temporal stores (FS_STREAM_BYTES) */
 #define FS_VL_f32 16
 #define FS_VL_f64 8
+/* vtranspose_*: the VL x VL block of VL vectors transposed in place (short rows in lanes) */
+#define FS_HAS_TRANSPOSE 1
 typedef __m512 vec_f32;
 typedef __m512d vec_f64;
 
@@ -136,3 +138,59 @@ static inline double vfirst_f64(vec_f64 v) { return _mm512_cvtsd_f64(v); }
 static inline vec_f64 vdiv_f64(vec_f64 a, vec_f64 b) { return _mm512_div_pd(a, b); }
 /* a < b ? x : y per lane (false for NaN) */
 static inline vec_f64 vselect_lt_f64(vec_f64 a, vec_f64 b, vec_f64 x, vec_f64 y) { return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), y, x); }
+
+static inline __m512 fs_unpacklo64(__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+static inline __m512 fs_unpackhi64(__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+
+/* 16x16: unpack pairs of rows, pairs of pairs, then two rounds of 128-bit
+ * block shuffles (64 shuffles) */
+FS_HOT void vtranspose_f32(vec_f32 *v) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        v[i] = fs_unpacklo64(t[i], t[i + 2]);
+        v[i + 1] = fs_unpackhi64(t[i], t[i + 2]);
+        v[i + 2] = fs_unpacklo64(t[i + 1], t[i + 3]);
+        v[i + 3] = fs_unpackhi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(v[i], v[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(v[i + 8], v[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        v[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        v[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        v[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* 8x8: unpack pairs of rows, then two rounds of 128-bit block shuffles (24 shuffles) */
+FS_HOT void vtranspose_f64(vec_f64 *v) {
+    __m512d a[8], b[8];
+    for (int i = 0; i < 8; i += 2) {
+        a[i] = _mm512_unpacklo_pd(v[i], v[i + 1]);       /* columns 0, 2, 4, 6 */
+        a[i + 1] = _mm512_unpackhi_pd(v[i], v[i + 1]);   /* columns 1, 3, 5, 7 */
+    }
+    for (int o = 0; o < 2; o++) {                        /* even, odd columns */
+        b[o] = _mm512_shuffle_f64x2(a[o], a[o + 2], 0x88);
+        b[o + 2] = _mm512_shuffle_f64x2(a[o], a[o + 2], 0xdd);
+        b[o + 4] = _mm512_shuffle_f64x2(a[o + 4], a[o + 6], 0x88);
+        b[o + 6] = _mm512_shuffle_f64x2(a[o + 4], a[o + 6], 0xdd);
+    }
+    for (int o = 0; o < 2; o++) {
+        v[o] = _mm512_shuffle_f64x2(b[o], b[o + 4], 0x88);       /* column 0 / 1 */
+        v[o + 4] = _mm512_shuffle_f64x2(b[o], b[o + 4], 0xdd);   /* 4 / 5 */
+        v[o + 2] = _mm512_shuffle_f64x2(b[o + 2], b[o + 6], 0x88); /* 2 / 3 */
+        v[o + 6] = _mm512_shuffle_f64x2(b[o + 2], b[o + 6], 0xdd); /* 6 / 7 */
+    }
+}
