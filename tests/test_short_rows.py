@@ -1,7 +1,9 @@
 """Short rows (at most 16 elements: one or two AVX-512 vectors, two or four AVX2
-vectors) run several rows at a time (csrc/body_simd.inc, FS_SHORT_BLOCK): every op
-against the reference for row counts around the block sizes, with the blocks' fallback
-rows (a non-finite max, a NaN sum, a masked entry) at every position in a block."""
+vectors) run several rows at a time (csrc/body_simd.inc: FS_SHORT_BLOCK rows, or on
+AVX2 / AVX-512 one row per lane of VL rows for every op but softmax): every op against
+the reference for row counts around the block sizes, with the blocks' fallback rows (a
+non-finite max, a NaN sum, a masked entry) at every position in a block, and each row
+alone bitwise equal to the same row among others."""
 import numpy as np
 import pytest
 
@@ -66,3 +68,27 @@ def test_short_rows_fallbacks_in_a_block(isa, dtype, kind):
             # the target of the -inf row, or of a masked entry, is a finite entry where one exists
             t = np.zeros(9, dtype=np.int64)
             _check(x, t, dtype, f"isa={isa} width={width} special={kind} at row {r}")
+
+
+def _row_results(x, t):
+    """Every op's per-row results on the rows x (targets t), as a list of arrays."""
+    loss, grad = fs.cross_entropy_with_grad(x, t, reduction="none")
+    return [fs.softmax(x), fs.log_softmax(x), fs.logsumexp(x, axis=-1),
+            fs.cross_entropy(x, t, reduction="none"), loss, grad]
+
+
+@pytest.mark.parametrize("width", [1, 3, 8, 10, 16])
+def test_a_row_alone_is_bitwise_the_row_in_a_block(isa, dtype, width):
+    """A single row (its own block, or a thread's last) gives bitwise what the same row
+    gives among 37 others: the lanes of a block do not affect each other, whatever
+    shares a block with a row (a fallback row too)."""
+    x = _data(37, width, dtype, seed=width, special=(5, "wide"))
+    x[11, 0] = np.nan
+    t = np.random.default_rng(width).integers(0, width, 37)
+    with np.errstate(invalid="ignore"):
+        together = _row_results(x, t)
+        for r in (0, 5, 11, 15, 16, 36):
+            alone = _row_results(x[r:r + 1].copy(), t[r:r + 1])
+            for name, a, b in zip(("softmax", "log_softmax", "logsumexp", "cross_entropy",
+                                   "loss", "grad"), alone, together):
+                np.testing.assert_array_equal(a[0], b[r], err_msg=f"{name} isa={isa} row {r}")
