@@ -140,10 +140,18 @@ static int fs_empty(int64_t n_rows, int64_t n_cols) { return n_rows == 0 || n_co
 
 static int64_t fs_first_bad_target(const int64_t *target, int64_t n_rows, int64_t n_cols,
                                    int64_t ignore_index) {
-    for (int64_t r = 0; r < n_rows; r++)
-        if ((target[r] < 0 || target[r] >= n_cols)
-            && (ignore_index == FS_NO_IGNORE || target[r] != ignore_index))
-            return r;
+    /* blocks of 64 with a branch-free range check (one unsigned compare per
+     * target: negative ones wrap past n_cols), then a scan of a flagged block */
+    for (int64_t r0 = 0; r0 < n_rows; r0 += 64) {
+        int64_t r1 = n_rows - r0 < 64 ? n_rows : r0 + 64;
+        int out = 0;
+        for (int64_t r = r0; r < r1; r++) out |= (uint64_t)target[r] >= (uint64_t)n_cols;
+        if (!out) continue;
+        for (int64_t r = r0; r < r1; r++)
+            if ((uint64_t)target[r] >= (uint64_t)n_cols
+                && (ignore_index == FS_NO_IGNORE || target[r] != ignore_index))
+                return r;
+    }
     return FS_TARGETS_OK;
 }
 
