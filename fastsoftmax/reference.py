@@ -179,7 +179,13 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             loss = wt * per
             p = _softmax(u, -1)
             g = p.copy()
-            g[np.arange(n), tc] -= 1.0
+            # the target entry p_t - 1 as -(the other classes' sum) / s, which does
+            # not cancel when p_t is near 1 (non-finite rows: p_t - 1, scipy's)
+            e = np.exp(u - m)
+            e[np.arange(n), tc] = 0.0
+            gt = -_sum(e, -1)[:, 0] / ssum[:, 0]
+            fine = np.isfinite(gt) & np.isfinite(ssum[:, 0])
+            g[np.arange(n), tc] = np.where(fine, gt, p[np.arange(n), tc] - 1.0)
             g *= wt[:, None]
         else:
             # lse - u as (m - u) + log(s): lse itself rounds away the low bits of large logits

@@ -92,3 +92,38 @@ def test_a_row_alone_is_bitwise_the_row_in_a_block(isa, dtype, width):
             for name, a, b in zip(("softmax", "log_softmax", "logsumexp", "cross_entropy",
                                    "loss", "grad"), alone, together):
                 np.testing.assert_array_equal(a[0], b[r], err_msg=f"{name} isa={isa} row {r}")
+
+
+# Sets that run short rows in lanes (csrc/body_simd.inc lane_block): there the
+# gradient's target entry is -(sum of the other classes' exps) / s, which keeps its
+# relative accuracy however confident the row; the other sets form exp(x_t - m) / s - 1,
+# which cancels (a margin of 40 gives 0).
+LANE_SETS = {"avx2", "avx512"}
+
+
+@pytest.mark.parametrize("width", [2, 5, 10, 16])
+def test_lanes_target_gradient_is_relatively_accurate(isa, dtype, width):
+    if isa not in LANE_SETS:
+        pytest.skip(f"{isa} does not run short rows in lanes")
+    rng = np.random.default_rng(width)
+    n = 64
+    tol = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 1e-14}[np.dtype(dtype)]
+    weight = rng.uniform(0.5, 2.0, width)
+    r = np.arange(n)
+    for margin in [0.0, 4.0, 8.0, 20.0, 30.0, 40.0, 80.0]:
+        x = rng.standard_normal((n, width)).astype(dtype)
+        t = rng.integers(0, width, n)
+        x[r, t] += dtype.type(margin)
+        # reduction="mean" with weights: each row's gradient is scaled by w_t / sum(w_t)
+        _, g = fs.cross_entropy_with_grad(x, t, reduction="mean", weight=weight)
+        xl = x.astype(np.longdouble)
+        e = np.exp(xl - xl.max(axis=1, keepdims=True))
+        et = e[r, t].copy()
+        e[r, t] = 0
+        others = e.sum(axis=1)
+        w = weight[t].astype(np.longdouble)
+        want = -others / (others + et) * w / w.sum()
+        got = g[r, t].astype(np.longdouble)
+        assert np.all(want < 0)
+        rel = np.abs(got - want) / np.abs(want)
+        assert rel.max() <= tol, (isa, dtype, width, margin, float(rel.max()))
