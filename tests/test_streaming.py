@@ -1,8 +1,9 @@
 """Outputs of FS_STREAM_BYTES (32 MiB) or more are written with non-temporal stores
-(csrc/body_simd.inc: softmax and log_softmax of rows that fit L2, the cross-entropy
-gradient of long rows; the long-row path's softmax and log_softmax writes).  The streamed results must be bitwise those of the cached path, which smaller
-calls (the same rows a slice at a time) take: in place, into an output whose rows
-start off the vector alignment, and with non-finite rows among them."""
+(csrc/body_simd.inc: softmax, log_softmax and the backward ops of rows that fit L2,
+the cross-entropy gradient of long rows; the long-row path's writes).  The streamed
+results must be bitwise those of the cached path, which smaller calls (the same
+rows a slice at a time) take: in place, into an output whose rows start off the
+vector alignment, and with non-finite rows among them."""
 import numpy as np
 import pytest
 
@@ -65,3 +66,28 @@ def test_streamed_gradient_is_the_cached_result(isa):
     assert g2 is y
     np.testing.assert_array_equal(y, grad)
     np.testing.assert_array_equal(loss2, loss)
+
+
+@pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward"])
+@pytest.mark.parametrize("cols", [1000, 270000], ids=["in_cache", "long_rows"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_streamed_backward_is_the_cached_result(isa, dtype, cols, name):
+    fn = getattr(fs, name)
+    rows = STREAM_BYTES // (cols * np.dtype(dtype).itemsize) + 8
+    x = _logits(rows, cols, dtype, seed=3)
+    with np.errstate(invalid="ignore"):
+        b = fs.softmax(x) if name == "softmax_backward" else fs.log_softmax(x)
+    g = np.random.default_rng(4).standard_normal((rows, cols)).astype(dtype)
+    step = rows // 4
+    expected = np.concatenate([fn(g[i:i + step], b[i:i + step], n_threads=1)
+                               for i in range(0, rows, step)])
+    got = fn(g, b, n_threads=1)
+    np.testing.assert_array_equal(got, expected)
+    buf = np.empty(rows * cols + 1, dtype=dtype)
+    out = buf[1:].reshape(rows, cols)
+    fn(g, b, out=out, n_threads=1)
+    np.testing.assert_array_equal(out, expected)
+    # in place over the incoming gradient
+    h = g.copy()
+    fn(h, b, out=h, n_threads=1)
+    np.testing.assert_array_equal(h, expected)
