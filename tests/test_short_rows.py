@@ -1,9 +1,9 @@
 """Short rows (at most 16 elements: one or two AVX-512 vectors, two or four AVX2
 vectors) run several rows at a time (csrc/body_simd.inc: FS_SHORT_BLOCK rows, or on
-AVX2 / AVX-512 one row per lane of VL rows for every op but softmax): every op against
-the reference for row counts around the block sizes, with the blocks' fallback rows (a
-non-finite max, a NaN sum, a masked entry) at every position in a block, and each row
-alone bitwise equal to the same row among others."""
+AVX2 / AVX-512 one row per lane of VL rows for every op but softmax, the backward ops
+included): every op against the reference for row counts around the block sizes, with
+the blocks' fallback rows (a non-finite max, a NaN sum, a masked entry) at every
+position in a block, and each row alone bitwise equal to the same row among others."""
 import numpy as np
 import pytest
 
@@ -50,6 +50,24 @@ def _check(x, t, dtype, what):
         lg, gg = fs.cross_entropy_with_grad(x, t, reduction="sum")
     assert_close(gg, gw, tol, atol=tol, what="grad " + what)
     assert_close(lg, lw, tol, scale=np.maximum(1, np.abs(lw)), what="loss " + what)
+    # the backward ops, on an incoming gradient that carries x's specials mirrored
+    g = _grad_in(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for name, b in (("softmax_backward", ref.softmax(x)), ("log_softmax_backward", ref.log_softmax(x))):
+            want = getattr(ref, name)(g, b)
+            got = getattr(fs, name)(g, b)
+            # the problem's condition: each term of g - sum and of the sum in magnitude
+            g64, b64 = g.astype(np.float64), b.astype(np.float64)
+            if name == "softmax_backward":
+                cond = np.abs(b64) * (np.abs(g64) + np.sum(np.abs(g64 * b64), axis=-1, keepdims=True))
+            else:
+                cond = np.abs(g64) + np.exp(b64) * np.sum(np.abs(g64), axis=-1, keepdims=True)
+            cond = np.where(np.isfinite(cond), cond, 1.0)
+            assert_close(got, want, tol, atol=1e-30, scale=cond, what=f"{name} {what}")
+
+
+def _grad_in(x):
+    return (x[:, ::-1] * 0.5 + 0.25).astype(x.dtype)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -73,8 +91,10 @@ def test_short_rows_fallbacks_in_a_block(isa, dtype, kind):
 def _row_results(x, t):
     """Every op's per-row results on the rows x (targets t), as a list of arrays."""
     loss, grad = fs.cross_entropy_with_grad(x, t, reduction="none")
-    return [fs.softmax(x), fs.log_softmax(x), fs.logsumexp(x, axis=-1),
-            fs.cross_entropy(x, t, reduction="none"), loss, grad]
+    y, lp, g = fs.softmax(x), fs.log_softmax(x), _grad_in(x)
+    return [y, lp, fs.logsumexp(x, axis=-1),
+            fs.cross_entropy(x, t, reduction="none"), loss, grad,
+            fs.softmax_backward(g, y), fs.log_softmax_backward(g, lp)]
 
 
 @pytest.mark.parametrize("width", [1, 3, 8, 10, 16])
@@ -90,7 +110,8 @@ def test_a_row_alone_is_bitwise_the_row_in_a_block(isa, dtype, width):
         for r in (0, 5, 11, 15, 16, 36):
             alone = _row_results(x[r:r + 1].copy(), t[r:r + 1])
             for name, a, b in zip(("softmax", "log_softmax", "logsumexp", "cross_entropy",
-                                   "loss", "grad"), alone, together):
+                                   "loss", "grad", "softmax_backward", "log_softmax_backward"),
+                                  alone, together):
                 np.testing.assert_array_equal(a[0], b[r], err_msg=f"{name} isa={isa} row {r}")
 
 
