@@ -54,6 +54,7 @@ static int fs_cpu_features(void) {
     if (max_leaf < 7) return 0;
     fs_cpuid(1, 0, r);
     int osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1, fma = (r[2] >> 12) & 1;
+    int f16c = (r[2] >> 29) & 1;
     if (!osxsave || !avx) return 0;
     unsigned long long xcr0 = fs_xgetbv0();
     int ymm_saved = (xcr0 & 0x6) == 0x6;            /* XMM and YMM state */
@@ -63,7 +64,7 @@ static int fs_cpu_features(void) {
     int avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1;
     int avx512bw = (r[1] >> 30) & 1, avx512vl = (r[1] >> 31) & 1;
     int feats = 0;
-    if (ymm_saved && avx2 && fma && bmi2) feats |= FS_CPU_AVX2;
+    if (ymm_saved && avx2 && fma && bmi2 && f16c) feats |= FS_CPU_AVX2;
     if ((feats & FS_CPU_AVX2) && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl)
         feats |= FS_CPU_AVX512;
     return feats;
@@ -202,6 +203,16 @@ static int fs_write_kind(int op) {
 
 #define FS_T double
 #define FS_SFX f64
+#include "driver.inc"
+#undef FS_T
+#undef FS_SFX
+
+/* the half types (storage.h): 16-bit patterns, computed in float32 */
+#define FS_T uint16_t
+#define FS_SFX f16
+#include "driver.inc"
+#undef FS_SFX
+#define FS_SFX bf16
 #include "driver.inc"
 #undef FS_T
 #undef FS_SFX

@@ -218,6 +218,71 @@ int fs_accumulate_f64(double *y, const double *x, int64_t n, int n_threads);
 int fs_exp_f32(const float *x, float *y, int64_t n);
 int fs_exp_f64(const double *x, double *y, int64_t n);
 
+/* ---- the half types -------------------------------------------------------- */
+/* float16 (suffix f16, IEEE binary16) and bfloat16 (bf16): every function above,
+ * with the same arguments, over arrays of 16-bit patterns (uint16_t) in place of
+ * float.  They compute in float32 in registers (sums in float32 lanes widened to
+ * double per block, as float32 does) and round each result once to the half type,
+ * to nearest even: within 1 ulp of the half type of the exact value.  No float32
+ * copy of the input or the output is made.  logsumexp's out, the backward ops'
+ * operands, probs and weight are of the half type too; loss is double. */
+#define FS_HALF_API(SFX)                                                                       \
+    int fs_softmax_##SFX(const uint16_t *x, int64_t x_stride, uint16_t *y, int64_t y_stride,   \
+                         int64_t n_rows, int64_t n_cols, int n_threads);                       \
+    int fs_log_softmax_##SFX(const uint16_t *x, int64_t x_stride, uint16_t *y,                 \
+                             int64_t y_stride, int64_t n_rows, int64_t n_cols, int n_threads); \
+    int fs_logsumexp_##SFX(const uint16_t *x, int64_t x_stride, uint16_t *out,                 \
+                           int64_t n_rows, int64_t n_cols, int n_threads);                     \
+    int fs_softmax_cols_##SFX(const uint16_t *x, int64_t x_outer, int64_t x_mid, uint16_t *y,  \
+                              int64_t y_outer, int64_t y_mid, int64_t n_outer, int64_t n,      \
+                              int64_t inner, int n_threads);                                   \
+    int fs_log_softmax_cols_##SFX(const uint16_t *x, int64_t x_outer, int64_t x_mid,           \
+                                  uint16_t *y, int64_t y_outer, int64_t y_mid,                 \
+                                  int64_t n_outer, int64_t n, int64_t inner, int n_threads);   \
+    int fs_logsumexp_cols_##SFX(const uint16_t *x, int64_t x_outer, int64_t x_mid,             \
+                                uint16_t *out, int64_t n_outer, int64_t n, int64_t inner,      \
+                                int n_threads);                                                \
+    int fs_softmax_backward_cols_##SFX(const uint16_t *g, int64_t g_outer, int64_t g_mid,      \
+                                       const uint16_t *y, int64_t y_outer, int64_t y_mid,      \
+                                       uint16_t *out, int64_t out_outer, int64_t out_mid,      \
+                                       int64_t n_outer, int64_t n, int64_t inner,              \
+                                       int n_threads);                                         \
+    int fs_log_softmax_backward_cols_##SFX(const uint16_t *g, int64_t g_outer, int64_t g_mid,  \
+                                           const uint16_t *logp, int64_t logp_outer,           \
+                                           int64_t logp_mid, uint16_t *out, int64_t out_outer, \
+                                           int64_t out_mid, int64_t n_outer, int64_t n,        \
+                                           int64_t inner, int n_threads);                      \
+    int64_t fs_cross_entropy_cols_##SFX(const uint16_t *x, int64_t x_outer, int64_t x_mid,     \
+                                        const int64_t *target, double *loss, int64_t n_outer,  \
+                                        int64_t n, int64_t inner, int n_threads);              \
+    int64_t fs_cross_entropy_with_grad_cols_##SFX(                                             \
+        const uint16_t *x, int64_t x_outer, int64_t x_mid, const int64_t *target, double *loss, \
+        double grad_scale, uint16_t *grad, int64_t grad_outer, int64_t grad_mid,               \
+        int64_t n_outer, int64_t n, int64_t inner, int n_threads);                             \
+    int fs_softmax_backward_##SFX(const uint16_t *grad, int64_t grad_stride, const uint16_t *y, \
+                                  int64_t y_stride, uint16_t *out, int64_t out_stride,         \
+                                  int64_t n_rows, int64_t n_cols, int n_threads);              \
+    int fs_log_softmax_backward_##SFX(const uint16_t *grad, int64_t grad_stride,               \
+                                      const uint16_t *logp, int64_t logp_stride,               \
+                                      uint16_t *out, int64_t out_stride, int64_t n_rows,       \
+                                      int64_t n_cols, int n_threads);                          \
+    int64_t fs_cross_entropy_##SFX(const uint16_t *x, int64_t x_stride, const int64_t *target, \
+                                   double *loss, int64_t n_rows, int64_t n_cols, int n_threads); \
+    int64_t fs_cross_entropy_with_grad_##SFX(const uint16_t *x, int64_t x_stride,              \
+                                             const int64_t *target, double *loss,              \
+                                             double grad_scale, uint16_t *grad,                \
+                                             int64_t grad_stride, int64_t n_rows,              \
+                                             int64_t n_cols, int n_threads);                   \
+    int64_t fs_cross_entropy_ex_##SFX(const uint16_t *x, int64_t x_outer, int64_t x_mid,       \
+                                      const fs_ce_options *o, double *loss, uint16_t *grad,    \
+                                      int64_t grad_outer, int64_t grad_mid, int64_t n_outer,   \
+                                      int64_t n, int64_t inner, int n_threads);                \
+    int fs_accumulate_##SFX(uint16_t *y, const uint16_t *x, int64_t n, int n_threads);          \
+    int fs_exp_##SFX(const uint16_t *x, uint16_t *y, int64_t n);
+FS_HALF_API(f16)
+FS_HALF_API(bf16)
+#undef FS_HALF_API
+
 /* ---- threads ------------------------------------------------------------- */
 #define FS_MAX_THREADS 256
 /* The thread count used when a call passes n_threads <= 0: initially

@@ -63,6 +63,10 @@
 #define FS_PUT(p, v) FS_PASTE2(fs_put, FS_SFX)(p, v)
 #define FS_TAB(field) FS_PASTE2(field, FS_SFX)
 #define FS_D(name) FS_PASTE2(name, FS_SFX)
+/* whether the storage type is narrower than the compute type (a half type over
+ * float32): a value stored and read back is then rounded, so the bodies keep
+ * intermediate values (unnormalised exps) in compute-typed scratch or registers */
+#define FS_NARROW (sizeof(FS_T) < sizeof(FS_CT))
 
 /* The kernel table of a set: fs_kernels_<set>. */
 #define FS_TABLE_OF(set) FS_PASTE2(fs_kernels, set)

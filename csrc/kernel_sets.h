@@ -19,7 +19,7 @@
 
 /* CPU feature bits (fs_cpu_features) */
 #define FS_CPU_NONE 0
-#define FS_CPU_AVX2 1      /* AVX2 + FMA + BMI2, YMM state saved by the OS */
+#define FS_CPU_AVX2 1      /* AVX2 + FMA + BMI2 + F16C, YMM state saved by the OS */
 #define FS_CPU_AVX512 2    /* AVX-512 F/DQ/BW/VL, ZMM and opmask state saved */
 
 #ifdef FS_HAVE_AVX2

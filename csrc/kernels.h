@@ -123,6 +123,8 @@ typedef struct {
 
 FS_KERNEL_TYPES(float, f32)
 FS_KERNEL_TYPES(double, f64)
+FS_KERNEL_TYPES(uint16_t, f16)    /* the half types: bit patterns (storage.h) */
+FS_KERNEL_TYPES(uint16_t, bf16)
 
 #define FS_TABLE_FIELDS(SFX)                           \
     fs_unary_##SFX##_fn softmax_##SFX;                 \
@@ -143,6 +145,8 @@ typedef struct fs_kernel_table {
     const char *name;
     FS_TABLE_FIELDS(f32)
     FS_TABLE_FIELDS(f64)
+    FS_TABLE_FIELDS(f16)
+    FS_TABLE_FIELDS(bf16)
 } fs_kernel_table;
 
 /* The cross-entropy gradient at the target class, (p_t - 1) * scale with

@@ -3,6 +3,7 @@
  * kernels_avx2.c, after its target pragma. */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fs_names.h"   /* FS_HOT */
 
@@ -120,6 +121,72 @@ static inline float vfirst_f32(vec_f32 v) { return _mm256_cvtss_f32(v); }
 static inline vec_f32 vdiv_f32(vec_f32 a, vec_f32 b) { return _mm256_div_ps(a, b); }
 /* a < b ? x : y per lane (false for NaN) */
 static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
+
+/* Half types (storage.h) over the float32 lanes: 8 elements of 2 bytes.  float16
+ * converts with F16C (exact widening; vcvtps2ph rounds to nearest even, NaN kept);
+ * bfloat16 widens by a 16-bit shift and rounds to nearest even in integer lanes.
+ * Partial loads: the pairs of elements as masked dword loads (no fault past the
+ * end), the odd last one broadcast and blended in; partial stores in 8-, 4- and
+ * 2-byte pieces. */
+FS_HOT __m128i fs_loadp_u16(const uint16_t *p, int64_t n) {   /* n < 8, zero-filled */
+    __m128i v = _mm_maskload_epi32((const int *)p, _mm_cmpgt_epi32(_mm_set1_epi32((int)(n >> 1)),
+                                                                   _mm_setr_epi32(0, 1, 2, 3)));
+    if (n & 1) {
+        __m128i lane = _mm_cmpeq_epi16(_mm_set1_epi16((short)(n - 1)), _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7));
+        v = _mm_blendv_epi8(v, _mm_set1_epi16((short)p[n - 1]), lane);
+    }
+    return v;
+}
+FS_HOT void fs_storep_u16(uint16_t *p, __m128i h, int64_t n) {   /* n < 8 */
+    if (n & 4) { _mm_storel_epi64((__m128i *)p, h); h = _mm_srli_si128(h, 8); p += 4; }
+    if (n & 2) {
+        int32_t w = _mm_cvtsi128_si32(h);
+        memcpy(p, &w, sizeof w);
+        h = _mm_srli_si128(h, 4);
+        p += 2;
+    }
+    if (n & 1) *p = (uint16_t)_mm_extract_epi16(h, 0);
+}
+static inline vec_f32 fs_fill_tail(vec_f32 v, int64_t n, float fill) {
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(fs_mask32(n)));
+}
+static inline __m128i fs_f16_round(vec_f32 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT); }
+/* float32 -> bfloat16, to nearest even; NaN -> quiet NaN of the same sign */
+static inline __m128i fs_bf16_round(vec_f32 v) {
+    __m256i b = _mm256_castps_si256(v);
+    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+    __m256i qnan = _mm256_or_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(0x40));
+    r = _mm256_blendv_epi8(r, qnan, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+    return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+}
+static inline vec_f32 fs_bf16_widen(__m128i h) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline vec_f32 vload_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
+    if (n >= 8) return vload_f16(p);
+    return fs_fill_tail(_mm256_cvtph_ps(fs_loadp_u16(p, n)), n, fill);
+}
+static inline void vstore_f16(uint16_t *p, vec_f32 v) { _mm_storeu_si128((__m128i *)p, fs_f16_round(v)); }
+FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) {
+    if (n >= 8) { vstore_f16(p, v); return; }
+    fs_storep_u16(p, fs_f16_round(v), n);
+}
+static inline void vstream_f16(uint16_t *p, vec_f32 v) { _mm_stream_si128((__m128i *)p, fs_f16_round(v)); }
+
+static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(_mm_loadu_si128((const __m128i *)p)); }
+FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
+    if (n >= 8) return vload_bf16(p);
+    return fs_fill_tail(fs_bf16_widen(fs_loadp_u16(p, n)), n, fill);
+}
+static inline void vstore_bf16(uint16_t *p, vec_f32 v) { _mm_storeu_si128((__m128i *)p, fs_bf16_round(v)); }
+FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) {
+    if (n >= 8) { vstore_bf16(p, v); return; }
+    fs_storep_u16(p, fs_bf16_round(v), n);
+}
+static inline void vstream_bf16(uint16_t *p, vec_f32 v) { _mm_stream_si128((__m128i *)p, fs_bf16_round(v)); }
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }

@@ -97,6 +97,39 @@ static inline vec_f32 vdiv_f32(vec_f32 a, vec_f32 b) { return _mm512_div_ps(a, b
 /* a < b ? x : y per lane (false for NaN) */
 static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
 
+/* Half types (storage.h) over the float32 lanes: 16 elements of 2 bytes.  float16
+ * converts with the AVX-512 F16C forms (exact widening; rounding to nearest even,
+ * NaN kept); bfloat16 widens by a 16-bit shift and rounds to nearest even in
+ * integer lanes.  Partial vectors: masked 16-bit loads and stores (BW + VL). */
+static inline __m256i fs_f16_round(vec_f32 v) { return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT); }
+/* float32 -> bfloat16, to nearest even; NaN -> quiet NaN of the same sign */
+static inline __m256i fs_bf16_round(vec_f32 v) {
+    __m512i b = _mm512_castps_si512(v);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), 16);
+    __m512i qnan = _mm512_or_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x40));
+    r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), qnan);
+    return _mm512_cvtepi32_epi16(r);
+}
+static inline vec_f32 fs_bf16_widen(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+static inline vec_f32 vload_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
+    return _mm512_mask_mov_ps(_mm512_set1_ps(fill), fs_k16(n), _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(fs_k16(n), p)));
+}
+static inline void vstore_f16(uint16_t *p, vec_f32 v) { _mm256_storeu_si256((__m256i *)p, fs_f16_round(v)); }
+FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) { _mm256_mask_storeu_epi16(p, fs_k16(n), fs_f16_round(v)); }
+static inline void vstream_f16(uint16_t *p, vec_f32 v) { _mm256_stream_si256((__m256i *)p, fs_f16_round(v)); }
+
+static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(_mm256_loadu_si256((const __m256i *)p)); }
+FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
+    return _mm512_mask_mov_ps(_mm512_set1_ps(fill), fs_k16(n), fs_bf16_widen(_mm256_maskz_loadu_epi16(fs_k16(n), p)));
+}
+static inline void vstore_bf16(uint16_t *p, vec_f32 v) { _mm256_storeu_si256((__m256i *)p, fs_bf16_round(v)); }
+FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) { _mm256_mask_storeu_epi16(p, fs_k16(n), fs_bf16_round(v)); }
+static inline void vstream_bf16(uint16_t *p, vec_f32 v) { _mm256_stream_si256((__m256i *)p, fs_bf16_round(v)); }
+
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }
 FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {

@@ -20,6 +20,7 @@
 #endif
 
 #include "fs_names.h"   /* FS_HOT */
+#include "storage.h"    /* the half types' conversions */
 
 #define FS_SIMD_VECTOR 1
 /* no non-temporal stores: vstream_* are plain stores, and large outputs take the
@@ -118,6 +119,29 @@ static inline vec_f32 vallsum_f32(vec_f32 v) {
 static inline float vfirst_f32(vec_f32 v) { return v[0]; }
 /* a < b ? x : y per lane (false for NaN) */
 static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y) { return fs_sel4(a < b, x, y); }
+
+/* Half types (storage.h) over the float32 lanes: each element converted on its
+ * own by storage.h's exact widening and single rounding. */
+#define FS_HALF_LANES(SFX, WIDEN, PUT)                                              \
+    static inline vec_f32 vload_##SFX(const uint16_t *p) {                          \
+        return (vec_f32){WIDEN(p[0]), WIDEN(p[1]), WIDEN(p[2]), WIDEN(p[3])};       \
+    }                                                                               \
+    FS_HOT vec_f32 vloadp_##SFX(const uint16_t *p, int64_t n, float fill) {         \
+        if (n >= 4) return vload_##SFX(p);                                          \
+        vec_f32 v = {fill, fill, fill, fill};                                       \
+        for (int64_t i = 0; i < n; i++) v[i] = WIDEN(p[i]);                         \
+        return v;                                                                   \
+    }                                                                               \
+    static inline void vstore_##SFX(uint16_t *p, vec_f32 v) {                       \
+        for (int i = 0; i < 4; i++) PUT(p + i, (double)v[i]);                       \
+    }                                                                               \
+    FS_HOT void vstorep_##SFX(uint16_t *p, vec_f32 v, int64_t n) {                  \
+        for (int64_t i = 0; i < (n < 4 ? n : 4); i++) PUT(p + i, (double)v[i]);     \
+    }                                                                               \
+    static inline void vstream_##SFX(uint16_t *p, vec_f32 v) { vstore_##SFX(p, v); }
+FS_HALF_LANES(f16, fs_f16_to_f32, fs_put_f16)
+FS_HALF_LANES(bf16, fs_bf16_to_f32, fs_put_bf16)
+#undef FS_HALF_LANES
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) {

@@ -120,6 +120,62 @@ static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y)
     return vbslq_f32(vcltq_f32(a, b), x, y);
 }
 
+/* Half types (storage.h) over the float32 lanes: 4 elements of 2 bytes.  float16
+ * converts with fcvtl / fcvtn (exact widening; rounding to nearest even under the
+ * default FPCR, NaN kept); bfloat16 widens by a 16-bit shift and rounds to nearest
+ * even in integer lanes.  Partial vectors: lane loads and stores. */
+static inline uint16x4_t fs_loadp_u16(const uint16_t *p, int64_t n) {   /* n < 4, zero-filled */
+    uint16x4_t v = vdup_n_u16(0);
+    if (n > 0) v = vld1_lane_u16(p, v, 0);
+    if (n > 1) v = vld1_lane_u16(p + 1, v, 1);
+    if (n > 2) v = vld1_lane_u16(p + 2, v, 2);
+    return v;
+}
+static inline void fs_storep_u16(uint16_t *p, uint16x4_t h, int64_t n) {   /* n < 4 */
+    if (n > 0) vst1_lane_u16(p, h, 0);
+    if (n > 1) vst1_lane_u16(p + 1, h, 1);
+    if (n > 2) vst1_lane_u16(p + 2, h, 2);
+}
+static inline vec_f32 fs_fill_tail(vec_f32 v, int64_t n, float fill) {
+    const int32_t idx[4] = {0, 1, 2, 3};
+    uint32x4_t keep = vcltq_s32(vld1q_s32(idx), vdupq_n_s32((int32_t)n));
+    return vbslq_f32(keep, v, vdupq_n_f32(fill));
+}
+static inline vec_f32 fs_f16_widen(uint16x4_t h) { return vcvt_f32_f16(vreinterpret_f16_u16(h)); }
+static inline uint16x4_t fs_f16_round(vec_f32 v) { return vreinterpret_u16_f16(vcvt_f16_f32(v)); }
+static inline vec_f32 fs_bf16_widen(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }
+/* float32 -> bfloat16, to nearest even; NaN -> quiet NaN of the same sign */
+static inline uint16x4_t fs_bf16_round(vec_f32 v) {
+    uint32x4_t b = vreinterpretq_u32_f32(v);
+    uint32x4_t odd = vandq_u32(vshrq_n_u32(b, 16), vdupq_n_u32(1));
+    uint32x4_t r = vaddq_u32(b, vaddq_u32(odd, vdupq_n_u32(0x7fff)));
+    uint32x4_t qnan = vorrq_u32(b, vdupq_n_u32(0x400000));
+    r = vbslq_u32(vceqq_f32(v, v), r, qnan);
+    return vshrn_n_u32(r, 16);
+}
+static inline vec_f32 vload_f16(const uint16_t *p) { return fs_f16_widen(vld1_u16(p)); }
+FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
+    if (n >= 4) return vload_f16(p);
+    return fs_fill_tail(fs_f16_widen(fs_loadp_u16(p, n)), n, fill);
+}
+static inline void vstore_f16(uint16_t *p, vec_f32 v) { vst1_u16(p, fs_f16_round(v)); }
+FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) {
+    if (n >= 4) { vstore_f16(p, v); return; }
+    fs_storep_u16(p, fs_f16_round(v), n);
+}
+static inline void vstream_f16(uint16_t *p, vec_f32 v) { vstore_f16(p, v); }
+static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(vld1_u16(p)); }
+FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
+    if (n >= 4) return vload_bf16(p);
+    return fs_fill_tail(fs_bf16_widen(fs_loadp_u16(p, n)), n, fill);
+}
+static inline void vstore_bf16(uint16_t *p, vec_f32 v) { vst1_u16(p, fs_bf16_round(v)); }
+FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) {
+    if (n >= 4) { vstore_bf16(p, v); return; }
+    fs_storep_u16(p, fs_bf16_round(v), n);
+}
+static inline void vstream_bf16(uint16_t *p, vec_f32 v) { vstore_bf16(p, v); }
+
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return vld1q_f64(p); }
 FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {

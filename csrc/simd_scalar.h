@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "storage.h"   /* the half types' conversions */
+
 #define FS_SIMD_VECTOR 0
 #define FS_VL_f32 1
 #define FS_VL_f64 1
@@ -26,6 +28,15 @@ static inline void vstore_f32(float *p, double v) { *p = (float)v; }
 static inline void vstore_f64(double *p, double v) { *p = v; }
 static inline void vstorep_f32(float *p, double v, int64_t n) { if (n > 0) *p = (float)v; }
 static inline void vstorep_f64(double *p, double v, int64_t n) { if (n > 0) *p = v; }
+/* the half types (storage.h): exact widening, one rounding from double */
+static inline double vload_f16(const uint16_t *p) { return fs_get_f16(p); }
+static inline double vload_bf16(const uint16_t *p) { return fs_get_bf16(p); }
+static inline double vloadp_f16(const uint16_t *p, int64_t n, double fill) { return n > 0 ? fs_get_f16(p) : fill; }
+static inline double vloadp_bf16(const uint16_t *p, int64_t n, double fill) { return n > 0 ? fs_get_bf16(p) : fill; }
+static inline void vstore_f16(uint16_t *p, double v) { fs_put_f16(p, v); }
+static inline void vstore_bf16(uint16_t *p, double v) { fs_put_bf16(p, v); }
+static inline void vstorep_f16(uint16_t *p, double v, int64_t n) { if (n > 0) fs_put_f16(p, v); }
+static inline void vstorep_bf16(uint16_t *p, double v, int64_t n) { if (n > 0) fs_put_bf16(p, v); }
 
 /* arithmetic in double, shared by both dtypes */
 static inline double fs1_set1(double a) { return a; }

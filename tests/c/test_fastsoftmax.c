@@ -22,16 +22,18 @@
 #include <string.h>
 
 #include "fastsoftmax.h"
+#include "storage.h"   /* the half types' conversions (tested on their own below) */
 
 typedef long double LD;
 
 static const char *g_isa = "";
-static int g_dt;               /* 0: float32, 1: float64 */
+static int g_dt;               /* 0: float32, 1: float64, 2: float16, 3: bfloat16 */
+static const char *const dt_names[] = {"f32", "f64", "f16", "bf16"};
 static long g_checks;
 
 #define FAIL(...)                                                              \
     do {                                                                       \
-        fprintf(stderr, "FAIL [%s %s] %s:%d: ", g_isa, g_dt ? "f64" : "f32",   \
+        fprintf(stderr, "FAIL [%s %s] %s:%d: ", g_isa, dt_names[g_dt],          \
                 __FILE__, __LINE__);                                           \
         fprintf(stderr, __VA_ARGS__);                                          \
         fputc('\n', stderr);                                                   \
@@ -39,22 +41,47 @@ static long g_checks;
     } while (0)
 
 /* ---- typed buffers: values held as doubles, stored in the dtype ---------- */
-static size_t esz(void) { return g_dt ? sizeof(double) : sizeof(float); }
+static int half(void) { return g_dt >= 2; }
+static size_t esz(void) { return g_dt == 1 ? sizeof(double) : g_dt == 0 ? sizeof(float) : sizeof(uint16_t); }
 static void *talloc(int64_t n) {
     void *p = calloc((size_t)(n > 0 ? n : 1), esz());
     if (!p) FAIL("out of memory");
     return p;
 }
-static double tget(const void *p, int64_t i) { return g_dt ? ((const double *)p)[i] : ((const float *)p)[i]; }
-static void tput(void *p, int64_t i, double v) {
-    if (g_dt) ((double *)p)[i] = v;
-    else ((float *)p)[i] = (float)v;
+static double tget(const void *p, int64_t i) {
+    switch (g_dt) {
+    case 0: return ((const float *)p)[i];
+    case 1: return ((const double *)p)[i];
+    case 2: return fs_get_f16((const uint16_t *)p + i);
+    default: return fs_get_bf16((const uint16_t *)p + i);
+    }
 }
-static double tol(void) { return g_dt ? 5e-14 : 2e-6; }
-static double tol_bw(void) { return g_dt ? 2e-13 : 5e-6; }
+static void tput(void *p, int64_t i, double v) {
+    switch (g_dt) {
+    case 0: ((float *)p)[i] = (float)v; break;
+    case 1: ((double *)p)[i] = v; break;
+    case 2: fs_put_f16((uint16_t *)p + i, v); break;
+    default: fs_put_bf16((uint16_t *)p + i, v); break;
+    }
+}
+/* The half types compute in float32: their bounds are float32's (the error of the
+ * computation) plus one ulp of the half type at the exact value (close_to adds it:
+ * the single rounding of the result).  eps_c: the compute type's epsilon. */
+static double tol(void) { return g_dt == 1 ? 5e-14 : 2e-6; }
+static double tol_bw(void) { return g_dt == 1 ? 2e-13 : 5e-6; }
+static double eps_c(void) { return g_dt == 1 ? 0x1p-52 : 0x1p-23; }
 static double tiny(void) { return 1e-30; }
 /* an absolute floor: results below the normal range are rounded to the subnormal grid */
-static double subn(void) { return g_dt ? 1e-300 : 1.5e-45; }
+static double subn(void) { return g_dt == 1 ? 1e-300 : g_dt == 2 ? 0x1p-24 : 1.5e-45; }
+/* one ulp of the half type at v (0 for float32 / float64) */
+static LD half_ulp(LD v) {
+    if (!half()) return 0;
+    int mbits = g_dt == 2 ? 10 : 7, emin = g_dt == 2 ? -14 : -126;
+    int e;
+    frexpl(fabsl(v), &e);              /* |v| in [2^(e-1), 2^e) */
+    if (e - 1 < emin) e = emin + 1;
+    return ldexpl(1.0L, e - 1 - mbits);
+}
 
 /* ---- random inputs ------------------------------------------------------- */
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
@@ -119,6 +146,7 @@ static void close_to(double got, LD want, LD bound, const char *what, int64_t i)
         if ((LD)got != want) FAIL("%s[%lld] = %.17g, want %.17Lg", what, (long long)i, got, want);
         return;
     }
+    bound += half_ulp(want);
     if (!(fabsl((LD)got - want) <= bound))
         FAIL("%s[%lld] = %.17g, want %.17Lg (error %.3Lg > %.3Lg)", what, (long long)i, got, want,
              fabsl((LD)got - want), bound);
@@ -147,7 +175,9 @@ static LD ce_grad_bound(LD p, int onehot) {
 static LD lse_bound(LD lse) { return tol() * fmaxl(1, fabsl(lse)); }
 
 /* ---- dtype-dispatching calls -------------------------------------------- */
-#define CALL(fn, ...) (g_dt ? fn##_f64(__VA_ARGS__) : fn##_f32(__VA_ARGS__))
+#define CALL(fn, ...)                                                                  \
+    (g_dt == 0 ? fn##_f32(__VA_ARGS__) : g_dt == 1 ? fn##_f64(__VA_ARGS__)               \
+     : g_dt == 2 ? fn##_f16(__VA_ARGS__) : fn##_bf16(__VA_ARGS__))
 /* the typed pointer casts CALL needs: every buffer is void* here */
 #define fs_softmax_f32(x, xs, y, ys, r, c, t) fs_softmax_f32((const float *)(x), xs, (float *)(y), ys, r, c, t)
 #define fs_softmax_f64(x, xs, y, ys, r, c, t) fs_softmax_f64((const double *)(x), xs, (double *)(y), ys, r, c, t)
@@ -201,6 +231,59 @@ static LD lse_bound(LD lse) { return tol() * fmaxl(1, fabsl(lse)); }
 #define fs_exp_f64(x, y, n) fs_exp_f64((const double *)(x), (double *)(y), n)
 #define fs_accumulate_f32(y, x, n, t) fs_accumulate_f32((float *)(y), (const float *)(x), n, t)
 #define fs_accumulate_f64(y, x, n, t) fs_accumulate_f64((double *)(y), (const double *)(x), n, t)
+
+#define fs_softmax_f16(x, xs, y, ys, r, c, t) fs_softmax_f16((const uint16_t *)(x), xs, (uint16_t *)(y), ys, r, c, t)
+#define fs_softmax_bf16(x, xs, y, ys, r, c, t) fs_softmax_bf16((const uint16_t *)(x), xs, (uint16_t *)(y), ys, r, c, t)
+#define fs_log_softmax_f16(x, xs, y, ys, r, c, t) fs_log_softmax_f16((const uint16_t *)(x), xs, (uint16_t *)(y), ys, r, c, t)
+#define fs_log_softmax_bf16(x, xs, y, ys, r, c, t) fs_log_softmax_bf16((const uint16_t *)(x), xs, (uint16_t *)(y), ys, r, c, t)
+#define fs_logsumexp_f16(x, xs, o, r, c, t) fs_logsumexp_f16((const uint16_t *)(x), xs, (uint16_t *)(o), r, c, t)
+#define fs_logsumexp_bf16(x, xs, o, r, c, t) fs_logsumexp_bf16((const uint16_t *)(x), xs, (uint16_t *)(o), r, c, t)
+#define fs_softmax_backward_f16(g, gs, y, ys, o, os, r, c, t) \
+    fs_softmax_backward_f16((const uint16_t *)(g), gs, (const uint16_t *)(y), ys, (uint16_t *)(o), os, r, c, t)
+#define fs_softmax_backward_bf16(g, gs, y, ys, o, os, r, c, t) \
+    fs_softmax_backward_bf16((const uint16_t *)(g), gs, (const uint16_t *)(y), ys, (uint16_t *)(o), os, r, c, t)
+#define fs_log_softmax_backward_f16(g, gs, y, ys, o, os, r, c, t) \
+    fs_log_softmax_backward_f16((const uint16_t *)(g), gs, (const uint16_t *)(y), ys, (uint16_t *)(o), os, r, c, t)
+#define fs_log_softmax_backward_bf16(g, gs, y, ys, o, os, r, c, t) \
+    fs_log_softmax_backward_bf16((const uint16_t *)(g), gs, (const uint16_t *)(y), ys, (uint16_t *)(o), os, r, c, t)
+#define fs_cross_entropy_f16(x, xs, tg, l, r, c, t) fs_cross_entropy_f16((const uint16_t *)(x), xs, tg, l, r, c, t)
+#define fs_cross_entropy_bf16(x, xs, tg, l, r, c, t) fs_cross_entropy_bf16((const uint16_t *)(x), xs, tg, l, r, c, t)
+#define fs_cross_entropy_with_grad_f16(x, xs, tg, l, s, g, gs, r, c, t) \
+    fs_cross_entropy_with_grad_f16((const uint16_t *)(x), xs, tg, l, s, (uint16_t *)(g), gs, r, c, t)
+#define fs_cross_entropy_with_grad_bf16(x, xs, tg, l, s, g, gs, r, c, t) \
+    fs_cross_entropy_with_grad_bf16((const uint16_t *)(x), xs, tg, l, s, (uint16_t *)(g), gs, r, c, t)
+#define fs_softmax_cols_f16(x, xo, xm, y, yo, ym, no, n, in, t) \
+    fs_softmax_cols_f16((const uint16_t *)(x), xo, xm, (uint16_t *)(y), yo, ym, no, n, in, t)
+#define fs_softmax_cols_bf16(x, xo, xm, y, yo, ym, no, n, in, t) \
+    fs_softmax_cols_bf16((const uint16_t *)(x), xo, xm, (uint16_t *)(y), yo, ym, no, n, in, t)
+#define fs_log_softmax_cols_f16(x, xo, xm, y, yo, ym, no, n, in, t) \
+    fs_log_softmax_cols_f16((const uint16_t *)(x), xo, xm, (uint16_t *)(y), yo, ym, no, n, in, t)
+#define fs_log_softmax_cols_bf16(x, xo, xm, y, yo, ym, no, n, in, t) \
+    fs_log_softmax_cols_bf16((const uint16_t *)(x), xo, xm, (uint16_t *)(y), yo, ym, no, n, in, t)
+#define fs_logsumexp_cols_f16(x, xo, xm, o, no, n, in, t) fs_logsumexp_cols_f16((const uint16_t *)(x), xo, xm, (uint16_t *)(o), no, n, in, t)
+#define fs_logsumexp_cols_bf16(x, xo, xm, o, no, n, in, t) fs_logsumexp_cols_bf16((const uint16_t *)(x), xo, xm, (uint16_t *)(o), no, n, in, t)
+#define fs_softmax_backward_cols_f16(g, go, gm, y, yo, ym, o, oo, om, no, n, in, t) \
+    fs_softmax_backward_cols_f16((const uint16_t *)(g), go, gm, (const uint16_t *)(y), yo, ym, (uint16_t *)(o), oo, om, no, n, in, t)
+#define fs_softmax_backward_cols_bf16(g, go, gm, y, yo, ym, o, oo, om, no, n, in, t) \
+    fs_softmax_backward_cols_bf16((const uint16_t *)(g), go, gm, (const uint16_t *)(y), yo, ym, (uint16_t *)(o), oo, om, no, n, in, t)
+#define fs_log_softmax_backward_cols_f16(g, go, gm, y, yo, ym, o, oo, om, no, n, in, t) \
+    fs_log_softmax_backward_cols_f16((const uint16_t *)(g), go, gm, (const uint16_t *)(y), yo, ym, (uint16_t *)(o), oo, om, no, n, in, t)
+#define fs_log_softmax_backward_cols_bf16(g, go, gm, y, yo, ym, o, oo, om, no, n, in, t) \
+    fs_log_softmax_backward_cols_bf16((const uint16_t *)(g), go, gm, (const uint16_t *)(y), yo, ym, (uint16_t *)(o), oo, om, no, n, in, t)
+#define fs_cross_entropy_cols_f16(x, xo, xm, tg, l, no, n, in, t) fs_cross_entropy_cols_f16((const uint16_t *)(x), xo, xm, tg, l, no, n, in, t)
+#define fs_cross_entropy_cols_bf16(x, xo, xm, tg, l, no, n, in, t) fs_cross_entropy_cols_bf16((const uint16_t *)(x), xo, xm, tg, l, no, n, in, t)
+#define fs_cross_entropy_with_grad_cols_f16(x, xo, xm, tg, l, s, g, go, gm, no, n, in, t) \
+    fs_cross_entropy_with_grad_cols_f16((const uint16_t *)(x), xo, xm, tg, l, s, (uint16_t *)(g), go, gm, no, n, in, t)
+#define fs_cross_entropy_with_grad_cols_bf16(x, xo, xm, tg, l, s, g, go, gm, no, n, in, t) \
+    fs_cross_entropy_with_grad_cols_bf16((const uint16_t *)(x), xo, xm, tg, l, s, (uint16_t *)(g), go, gm, no, n, in, t)
+#define fs_cross_entropy_ex_f16(x, xo, xm, o, l, g, go, gm, no, n, in, t) \
+    fs_cross_entropy_ex_f16((const uint16_t *)(x), xo, xm, o, l, (uint16_t *)(g), go, gm, no, n, in, t)
+#define fs_cross_entropy_ex_bf16(x, xo, xm, o, l, g, go, gm, no, n, in, t) \
+    fs_cross_entropy_ex_bf16((const uint16_t *)(x), xo, xm, o, l, (uint16_t *)(g), go, gm, no, n, in, t)
+#define fs_exp_f16(x, y, n) fs_exp_f16((const uint16_t *)(x), (uint16_t *)(y), n)
+#define fs_exp_bf16(x, y, n) fs_exp_bf16((const uint16_t *)(x), (uint16_t *)(y), n)
+#define fs_accumulate_f16(y, x, n, t) fs_accumulate_f16((uint16_t *)(y), (const uint16_t *)(x), n, t)
+#define fs_accumulate_bf16(y, x, n, t) fs_accumulate_bf16((uint16_t *)(y), (const uint16_t *)(x), n, t)
 
 static void ok(int64_t rc, int64_t want, const char *what) {
     if (rc != want) FAIL("%s returned %lld, want %lld", what, (long long)rc, (long long)want);
@@ -488,7 +571,7 @@ static void test_ce_ex(int64_t rows, int64_t n, ce_case cc) {
         if (ign) want = 0;
         /* the plain loss's contract (absolute / max(1, |loss|)); softcap: the capped logits
            are rounded to the dtype first (absolute ~ cap * eps) */
-        LD extra = cc.cap > 0 ? 4 * cc.cap * (g_dt ? 0x1p-52 : 0x1p-23) : 0;
+        LD extra = cc.cap > 0 ? 4 * cc.cap * eps_c() : 0;
         close_to(loss[i], want, tol() * fmaxl(1, fabsl(want)) + extra, "cross_entropy_ex loss", i);
         close_to(lse[i], ign ? 0 : L, lse_bound(L) + extra, "cross_entropy_ex lse", i);
         LD gs = 0.75L / (cc.grad_mean ? tw : 1);
@@ -520,19 +603,25 @@ static void test_ce_ex(int64_t rows, int64_t n, ce_case cc) {
 static void test_misc(void) {
     int64_t n = 4099;
     void *x = talloc(n), *y = talloc(n), *z = talloc(n);
-    double lo = g_dt ? -745 : -103, hi = g_dt ? 709 : 88.7;   /* results up to the largest finite */
+    /* results up to the largest finite (float16: 65504) */
+    double lo = g_dt == 1 ? -745 : g_dt == 2 ? -18 : -103, hi = g_dt == 1 ? 709 : g_dt == 2 ? 11 : 88.7;
     for (int64_t i = 0; i < n; i++) tput(x, i, lo + (hi - lo) * (double)i / (double)n);
     ok(CALL(fs_exp, x, y, n), 0, "exp");
     for (int64_t i = 0; i < n; i++) {
         LD e = expl((LD)tget(x, i));
-        close_to(tget(y, i), e, (g_dt ? 1.5 * 0x1p-52 : 1.5 * 0x1p-23) * e + (g_dt ? 5e-324 : 1.5e-45), "exp", i);
+        close_to(tget(y, i), e, 1.5 * eps_c() * e + (g_dt == 1 ? 5e-324 : 1.5e-45), "exp", i);
     }
+    LD *sum = malloc((size_t)n * sizeof *sum);
+    if (!sum) FAIL("out of memory");
     for (int64_t i = 0; i < n; i++) {
         tput(y, i, (double)i);
         tput(z, i, 2.0 * (double)i);
+        sum[i] = (LD)tget(y, i) + tget(z, i);   /* the stored values' sum (a half type rounds them) */
     }
     ok(CALL(fs_accumulate, y, z, n, 3), 0, "accumulate");
-    for (int64_t i = 0; i < n; i++) close_to(tget(y, i), 3.0L * i, 0, "accumulate", i);
+    for (int64_t i = 0; i < n; i++)   /* exact, or (a half type) rounded once */
+        close_to(tget(y, i), sum[i], 0, "accumulate", i);
+    free(sum);
     /* impossible arguments */
     ok(CALL(fs_softmax, x, 1, y, 1, -1, 1, 1), FS_EINVAL, "softmax(n_rows=-1)");
     ok(CALL(fs_softmax, NULL, 1, y, 1, 1, 1, 1), FS_EINVAL, "softmax(x=NULL)");
@@ -541,6 +630,90 @@ static void test_misc(void) {
     ok(CALL(fs_softmax, x, 1, y, 1, 1, -1, 1), FS_EINVAL, "softmax(n_cols=-1)");
     ok(CALL(fs_softmax, x, 1, y, 1, 0, 5, 1), 0, "softmax(n_rows=0)");
     free(x); free(y); free(z);
+}
+
+/* The half types' scalar conversions (storage.h), against their definition: every
+ * bit pattern widens and narrows back to itself (NaN to a quiet NaN), and a double
+ * between two neighbours rounds to the nearer, ties to the even one. */
+static void test_half_conversions(void) {
+    for (int bf = 0; bf < 2; bf++) {
+        int mbits = bf ? 7 : 10;
+        uint16_t qbit = (uint16_t)(1u << (mbits - 1)), inf = bf ? 0x7f80 : 0x7c00;
+        for (uint32_t h = 0; h < 65536; h++) {
+            uint16_t b = (uint16_t)h, back;
+            double v = bf ? fs_get_bf16(&b) : fs_get_f16(&b);
+            if (bf) fs_put_bf16(&back, v);
+            else fs_put_f16(&back, v);
+            g_checks++;
+            int nan = (b & inf) == inf && (b & (inf ^ 0x7fff)) != 0;
+            if (nan ? (v == v || back != (b | qbit)) : back != b)
+                FAIL("%s pattern 0x%04x -> %.17g -> 0x%04x", bf ? "bf16" : "f16", b, v, back);
+            if (nan || (b & 0x7fff) >= inf - 1) continue;     /* the next pattern is not finite */
+            uint16_t nb = (uint16_t)(b + 1), r[3];
+            double w = bf ? fs_get_bf16(&nb) : fs_get_f16(&nb), mid = v + (w - v) / 2;
+            double probe[3] = {nextafter(mid, -INFINITY * (b & 0x8000 ? -1 : 1)), mid,
+                               nextafter(mid, INFINITY * (b & 0x8000 ? -1 : 1))};
+            for (int k = 0; k < 3; k++) {
+                if (bf) fs_put_bf16(r + k, probe[k]);
+                else fs_put_f16(r + k, probe[k]);
+            }
+            g_checks += 3;
+            if (r[0] != b || r[1] != ((b & 1) ? nb : b) || r[2] != nb)
+                FAIL("%s rounding between 0x%04x and 0x%04x: 0x%04x 0x%04x 0x%04x", bf ? "bf16" : "f16",
+                     b, nb, r[0], r[1], r[2]);
+        }
+        uint16_t r;
+        fs_put_f16(&r, 65520.0);                 /* halfway to 2^16: to even, which is inf */
+        if (!bf && r != 0x7c00) FAIL("f16(65520) = 0x%04x, want inf", r);
+        fs_put_f16(&r, 0x1p-25);                 /* half the least subnormal: to even, 0 */
+        if (!bf && r != 0) FAIL("f16(2^-25) = 0x%04x, want 0", r);
+        fs_put_bf16(&r, 1e300);
+        if (bf && r != 0x7f80) FAIL("bf16(1e300) = 0x%04x, want inf", r);
+        fs_put_bf16(&r, -1e-300);
+        if (bf && r != 0x8000) FAIL("bf16(-1e-300) = 0x%04x, want -0", r);
+    }
+}
+
+/* The kernel set's vector stores of a half type round to nearest even, as storage.h
+ * does: cross_entropy_with_grad of all-zero logits over 2^k classes writes
+ * scale / 2^k to every class but the target -- exact in float32 -- so each entry must
+ * be fs_put_<half>(scale / 2^k) bit for bit, ties and the subnormal range included. */
+static void test_half_rounding(void) {
+    static const int64_t ns[] = {16, 64, 1024};
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+        int64_t n = ns[a];
+        void *x = talloc(n), *g = talloc(n);
+        int64_t t = 0;
+        double loss;
+        for (int k = 0; k < 3000; k++) {
+            uint32_t bits = (uint32_t)(urand() * 4294967296.0);
+            /* exponent: results from the subnormal range up past the largest finite */
+            int e = g_dt == 2 ? -28 + (int)(urand() * 46) : -135 + (int)(urand() * 262);
+            bits = (bits & 0x807fffffu) | ((uint32_t)(e + 127 + 6) << 23);
+            if (k % 2) bits = g_dt == 2 ? (bits & ~0x1fffu) | 0x1000u : (bits & ~0xffffu) | 0x8000u;
+            if (k % 4 == 1) bits ^= g_dt == 2 ? 0x2000u : 0x10000u;   /* ties of both parities */
+            double scale;
+            {
+                uint32_t b = bits;
+                float f;
+                memcpy(&f, &b, sizeof f);
+                scale = (double)f * (double)n / 64.0;
+            }
+            if (!isfinite(scale)) continue;
+            ok(CALL(fs_cross_entropy_with_grad, x, n, &t, &loss, scale, g, n, 1, n, 1), FS_TARGETS_OK,
+               "cross_entropy_with_grad (rounding)");
+            uint16_t want;
+            if (g_dt == 2) fs_put_f16(&want, scale / (double)n);
+            else fs_put_bf16(&want, scale / (double)n);
+            for (int64_t c = 1; c < n; c++) {
+                g_checks++;
+                if (((uint16_t *)g)[c] != want)
+                    FAIL("grad[%lld] = 0x%04x, want 0x%04x (scale / n = %.9g)", (long long)c,
+                         ((uint16_t *)g)[c], want, scale / (double)n);
+            }
+        }
+        free(x); free(g);
+    }
 }
 
 static void run_set(void) {
@@ -572,6 +745,7 @@ static void run_set(void) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         for (size_t j = 0; j < 4; j++) test_ce_ex(13, ce_n[j], cases[k]);
     test_misc();
+    if (half()) test_half_rounding();
 }
 
 int main(void) {
@@ -579,6 +753,7 @@ int main(void) {
     while (fs_isa_name(n_sets)) n_sets++;
     if (n_sets < 1 || strcmp(fs_isa_name(0), "scalar") != 0) FAIL("fs_isa_name(0) is not \"scalar\"");
     if (fs_set_isa("no-such-set") != FS_EINVAL) FAIL("fs_set_isa accepted an unknown name");
+    test_half_conversions();
     int ran = 0;
     for (int i = 0; i < n_sets; i++) {
         const char *name = fs_isa_name(i);
@@ -589,7 +764,7 @@ int main(void) {
         if (fs_set_isa(name) != 0 || strcmp(fs_get_isa(), name) != 0) FAIL("fs_set_isa(\"%s\") failed", name);
         g_isa = name;
         long before = g_checks;
-        for (g_dt = 0; g_dt < 2; g_dt++) run_set();
+        for (g_dt = 0; g_dt < 4; g_dt++) run_set();
         printf("%-8s ok (%ld checks)\n", name, g_checks - before);
         fflush(stdout);
         ran++;
