@@ -206,9 +206,25 @@ def _elementwise(kernel, arrays, axis, out, compute, result, nt, cols_kernel=Non
     return ck.finish_array(_restore(res, axis, shape), out, result)
 
 
-# The wrappers per op and dtype (_core.<op>_f32 / _f64, generated from _core.pyx.tp).
+def _on_bits(fn, name):
+    """A half type's wrapper (_core.<op>_f16 / _bf16 take uint16 memoryviews): ``fn``
+    with every ndarray argument of the dtype named ``name`` passed as its uint16 view
+    (same memory, shape and strides)."""
+    def bits(a):
+        return a.view(np.uint16) if isinstance(a, np.ndarray) and a.dtype.name == name else a
+
+    def kernel(*args, **kwargs):
+        return fn(*[bits(a) for a in args], **{k: bits(v) for k, v in kwargs.items()})
+    return kernel
+
+
+# The wrappers per op and compute dtype, by the dtype's name (_core.<op>_f32 / _f64 /
+# _f16 / _bf16, generated from _core.pyx.tp); "bfloat16" is ml_dtypes' (ck.is_half).
+_SUFFIX = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16"}
 _SPECIALISED = {
-    name: {_NATIVE[0]: getattr(_core, name + "_f32"), _NATIVE[1]: getattr(_core, name + "_f64")}
+    name: {dt: (getattr(_core, name + "_" + sfx) if sfx in ("f32", "f64")
+                else _on_bits(getattr(_core, name + "_" + sfx), dt))
+           for dt, sfx in _SUFFIX.items()}
     for name in ("softmax", "log_softmax", "logsumexp", "softmax_backward",
                  "log_softmax_backward", "softmax_cols", "log_softmax_cols", "logsumexp_cols",
                  "softmax_backward_cols", "log_softmax_backward_cols", "cross_entropy",
@@ -216,15 +232,20 @@ _SPECIALISED = {
 }
 
 
+def _native(compute):
+    """Whether the C kernels compute in ``compute`` (else the reference does: long double)."""
+    return compute in _NATIVE or ck.is_half(compute)
+
+
 def _kernel(name, compute):
-    return _SPECIALISED[name][compute]
+    return _SPECIALISED[name][compute.name]
 
 
 def _normalise(name, x, axis, out, n_threads):
     """softmax / log_softmax off the fast path: checks, layout and the kernels."""
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
-    if compute not in _NATIVE:
+    if not _native(compute):
         return getattr(reference, name)(a, axis, out=out)
     ax = ck.check_axis(axis, a.ndim)
     return _elementwise(_kernel(name, compute), [a], ax, out, compute, result, nt,
@@ -260,7 +281,7 @@ def softmax_backward(grad, y, axis=-1, *, out=None, n_threads=None):
         return r
     nt = ck.check_threads(n_threads)
     (g, yy), compute, result = ck.common_real_dtype([(grad, "grad"), (y, "y")])
-    if compute not in _NATIVE:
+    if not _native(compute):
         return reference.softmax_backward(g, yy, axis, out=out)
     ck.check_same_shape(g, yy, "grad", "y")
     ax = ck.check_axis(axis, g.ndim)
@@ -274,7 +295,7 @@ def log_softmax_backward(grad, logp, axis=-1, *, out=None, n_threads=None):
         return r
     nt = ck.check_threads(n_threads)
     (g, lp), compute, result = ck.common_real_dtype([(grad, "grad"), (logp, "logp")])
-    if compute not in _NATIVE:
+    if not _native(compute):
         return reference.log_softmax_backward(g, lp, axis, out=out)
     ck.check_same_shape(g, lp, "grad", "logp")
     ax = ck.check_axis(axis, g.ndim)
@@ -288,7 +309,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None, n_threads=None):
         return r
     nt = ck.check_threads(n_threads)
     a, compute, result = ck.as_real_array(x, "x")
-    if compute not in _NATIVE:
+    if not _native(compute):
         return reference.logsumexp(a, axis, keepdims=keepdims, out=out)
     ax = ck.check_axis(axis, a.ndim)
     shape = ck.reduced_shape(a.shape, ax, keepdims)
@@ -322,7 +343,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
     nt = ck.check_threads(n_threads)
     a, compute, result, ax, sample_shape, kind, t, o = ck.ce_inputs(
         logits, target, axis, reduction, weight, ignore_index, label_smoothing, z_loss, softcap)
-    if compute not in _NATIVE:      # long double: the reference computes in it
+    if not _native(compute):      # long double: the reference computes in it
         kw = dict(axis=ax, reduction=reduction, weight=weight, ignore_index=ignore_index,
                   label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
                   return_lse=return_lse)
@@ -397,7 +418,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
                 else:
                     grad = ck.finish_array(_restore(res, ax, a.shape), grad_out, result)
     out = ck.finish_loss(loss, reduction, sample_shape, result, total[0])
-    extra = (ck.finish_array(lse.reshape(sample_shape), None, result),) if return_lse else ()
+    extra = (ck.finish_array(lse.reshape(sample_shape), None, ck.loss_dtype(result)),) if return_lse else ()
     if with_grad:
         return (out, grad) + extra
     return (out,) + extra if return_lse else out
@@ -457,7 +478,7 @@ def linear_cross_entropy_with_grad(h, W, target, *, bias=None, chunk_size=None, 
 
 
 def _accumulate(y, x, n_threads):
-    _SPECIALISED["accumulate"][y.dtype](y, x, n_threads)
+    _kernel("accumulate", y.dtype)(y, x, n_threads)
 
 
 def get_isa():

@@ -5,6 +5,7 @@ same bad input; keeping the checks here makes that true by construction.
 """
 import math
 import operator
+import sys
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -13,19 +14,37 @@ REDUCTIONS = ("mean", "sum", "none")
 MAX_THREADS = 256  # FS_MAX_THREADS in csrc/fastsoftmax.h
 
 
+def bfloat16_dtype():
+    """ml_dtypes' bfloat16 dtype, or None.  Never imports ml_dtypes: an array can only
+    have that dtype once something has imported it."""
+    mod = sys.modules.get("ml_dtypes")
+    bf16 = getattr(mod, "bfloat16", None)
+    return None if bf16 is None else np.dtype(bf16)
+
+
+def is_half(dt):
+    """Whether ``dt`` is float16 or ml_dtypes' bfloat16 (the half types)."""
+    return dt == np.float16 or (dt.name == "bfloat16" and dt == bfloat16_dtype())
+
+
+def is_real(dt):
+    """Whether arrays of ``dt`` hold real numbers fastsoftmax takes (floating, integer,
+    bool, the half types)."""
+    return dt.kind in "fiub" or is_half(dt)
+
+
 def as_real_array(x, name):
     """Return (array, compute dtype, result dtype) for an array-like input.
 
-    float32/float64 compute natively; float16 computes in float32 and returns
-    float16; integers and bool compute and return float64; other real floating
-    types (long double) keep their own dtype (the NumPy reference takes them).
+    float32/float64 and the half types (float16, ml_dtypes' bfloat16) are their own
+    compute dtype (the half types' kernels read and write 2-byte elements and compute
+    in float32 registers); integers and bool compute and return float64; other real
+    floating types (long double) keep their own dtype (the NumPy reference takes them).
     """
     arr = np.asarray(x)
     dt = arr.dtype
-    if dt == np.float32 or dt == np.float64:
+    if dt == np.float32 or dt == np.float64 or is_half(dt):
         return arr, dt, dt
-    if dt == np.float16:
-        return arr, np.dtype(np.float32), dt
     if dt.kind in "iub":
         f64 = np.dtype(np.float64)
         return arr, f64, f64
@@ -217,7 +236,7 @@ def ce_target_kind(dtype, shape, logits_shape, axis):
     floating targets are probabilities of the logits' shape, integer ones class indices of
     the logits' shape without the class axis; TypeError / ValueError otherwise."""
     dtype, shape, logits_shape = np.dtype(dtype), tuple(shape), tuple(logits_shape)
-    if dtype.kind == "f":
+    if dtype.kind == "f" or is_half(dtype):
         if shape != logits_shape:
             raise TypeError(
                 f"target has dtype {dtype} and shape {shape}; class indices must be an "
@@ -363,7 +382,7 @@ def check_chunk_size(chunk_size):
 def class_vector(value, name, n_classes):
     """A real array of shape (n_classes,) (class weights, a bias), else TypeError / ValueError."""
     a = np.asarray(value)
-    if a.dtype.kind not in "fiub":
+    if not is_real(a.dtype):
         raise TypeError(f"{name} has dtype {a.dtype}; it must hold real numbers")
     if a.shape != (n_classes,):
         raise ValueError(f"{name} has shape {a.shape}; expected ({n_classes},), one per class")
@@ -378,7 +397,7 @@ def grad_loss_factors(grad_loss, reduction, sample_shape):
     if grad_loss is None:
         return 1.0, None
     g = np.asarray(grad_loss)
-    if g.dtype.kind not in "fiub":
+    if not is_real(g.dtype):
         raise TypeError(f"grad_loss has dtype {g.dtype}; it must be real")
     if reduction != "none":
         if g.ndim != 0 and g.size != 1:
@@ -397,11 +416,20 @@ def grad_loss_factors(grad_loss, reduction, sample_shape):
     return 1.0, np.array(b, dtype=np.float64, order="C").reshape(-1)   # a fresh, aligned copy
 
 
+def loss_dtype(result_dtype):
+    """The dtype of a cross-entropy loss (and logsumexp) of logits whose results have
+    ``result_dtype``: that dtype, but float32 for the half types -- a float16 mean over
+    many samples keeps three significant digits (torch returns the logits' dtype)."""
+    return np.dtype(np.float32) if is_half(np.dtype(result_dtype)) else result_dtype
+
+
 def finish_loss(loss_rows, reduction, sample_shape, result_dtype, total=None):
-    """Per-sample losses (float64, C order) -> the reduced result of the result dtype.
+    """Per-sample losses (float64, C order) -> the reduced result of the loss dtype
+    (loss_dtype(result_dtype)).
 
     "mean" divides by ``total`` (the summed weights of the samples not ignored;
     default: the sample count), and is 0.0 when that is 0."""
+    result_dtype = loss_dtype(result_dtype)
     with np.errstate(all="ignore"):      # overflow to inf in the result dtype: no warning
         if reduction == "none":
             return loss_rows.reshape(sample_shape).astype(result_dtype, copy=False)

@@ -1,5 +1,5 @@
 # Declarations of the plain-C API in csrc/fastsoftmax.h.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint16_t
 
 cdef extern from "fastsoftmax.h" nogil:
     int FS_OK
@@ -104,3 +104,73 @@ cdef extern from "fastsoftmax.h" nogil:
     int fs_set_isa(const char *name)
     int fs_isa_supported(const char *name)
     const char *fs_isa_name(int i)
+
+    # the half types (fastsoftmax.h): 16-bit patterns, the same functions
+    int fs_accumulate_f16(uint16_t *y, const uint16_t *x, int64_t n, int n_threads)
+    int64_t fs_cross_entropy_ex_f16(const uint16_t *x, int64_t xo, int64_t xm, const fs_ce_options *o,
+                                    double *loss, uint16_t *grad, int64_t go, int64_t gm,
+                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_f16(const uint16_t *x, int64_t xs, uint16_t *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_f16(const uint16_t *x, int64_t xs, uint16_t *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_logsumexp_f16(const uint16_t *x, int64_t xs, uint16_t *out, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_softmax_cols_f16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *y, int64_t yo, int64_t ym,
+                            int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_cols_f16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *y, int64_t yo, int64_t ym,
+                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_logsumexp_cols_f16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *out,
+                              int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_cols_f16(const uint16_t *x, int64_t xo, int64_t xm, const int64_t *target,
+                                      double *loss, int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_with_grad_cols_f16(const uint16_t *x, int64_t xo, int64_t xm, const int64_t *target,
+                                                double *loss, double scale, uint16_t *grad, int64_t go, int64_t gm,
+                                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_cols_f16(const uint16_t *g, int64_t go, int64_t gm, const uint16_t *y, int64_t yo,
+                                     int64_t ym, uint16_t *out, int64_t oo, int64_t om,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_backward_cols_f16(const uint16_t *g, int64_t go, int64_t gm, const uint16_t *lp, int64_t lo,
+                                         int64_t lm, uint16_t *out, int64_t oo, int64_t om,
+                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_f16(const uint16_t *g, int64_t gs, const uint16_t *y, int64_t ys,
+                                uint16_t *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_backward_f16(const uint16_t *g, int64_t gs, const uint16_t *lp, int64_t ls,
+                                    uint16_t *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
+    int64_t fs_cross_entropy_f16(const uint16_t *x, int64_t xs, const int64_t *target,
+                                 double *loss, int64_t n_rows, int64_t n_cols, int n_threads)
+    int64_t fs_cross_entropy_with_grad_f16(const uint16_t *x, int64_t xs, const int64_t *target,
+                                           double *loss, double scale, uint16_t *grad, int64_t gs,
+                                           int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_exp_f16(const uint16_t *x, uint16_t *y, int64_t n)
+    int fs_accumulate_bf16(uint16_t *y, const uint16_t *x, int64_t n, int n_threads)
+    int64_t fs_cross_entropy_ex_bf16(const uint16_t *x, int64_t xo, int64_t xm, const fs_ce_options *o,
+                                    double *loss, uint16_t *grad, int64_t go, int64_t gm,
+                                    int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_bf16(const uint16_t *x, int64_t xs, uint16_t *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_bf16(const uint16_t *x, int64_t xs, uint16_t *y, int64_t ys, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_logsumexp_bf16(const uint16_t *x, int64_t xs, uint16_t *out, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_softmax_cols_bf16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *y, int64_t yo, int64_t ym,
+                            int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_cols_bf16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *y, int64_t yo, int64_t ym,
+                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_logsumexp_cols_bf16(const uint16_t *x, int64_t xo, int64_t xm, uint16_t *out,
+                              int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_cols_bf16(const uint16_t *x, int64_t xo, int64_t xm, const int64_t *target,
+                                      double *loss, int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int64_t fs_cross_entropy_with_grad_cols_bf16(const uint16_t *x, int64_t xo, int64_t xm, const int64_t *target,
+                                                double *loss, double scale, uint16_t *grad, int64_t go, int64_t gm,
+                                                int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_cols_bf16(const uint16_t *g, int64_t go, int64_t gm, const uint16_t *y, int64_t yo,
+                                     int64_t ym, uint16_t *out, int64_t oo, int64_t om,
+                                     int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_log_softmax_backward_cols_bf16(const uint16_t *g, int64_t go, int64_t gm, const uint16_t *lp, int64_t lo,
+                                         int64_t lm, uint16_t *out, int64_t oo, int64_t om,
+                                         int64_t n_outer, int64_t n, int64_t inner, int n_threads)
+    int fs_softmax_backward_bf16(const uint16_t *g, int64_t gs, const uint16_t *y, int64_t ys,
+                                uint16_t *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_log_softmax_backward_bf16(const uint16_t *g, int64_t gs, const uint16_t *lp, int64_t ls,
+                                    uint16_t *out, int64_t os, int64_t n_rows, int64_t n_cols, int n_threads)
+    int64_t fs_cross_entropy_bf16(const uint16_t *x, int64_t xs, const int64_t *target,
+                                 double *loss, int64_t n_rows, int64_t n_cols, int n_threads)
+    int64_t fs_cross_entropy_with_grad_bf16(const uint16_t *x, int64_t xs, const int64_t *target,
+                                           double *loss, double scale, uint16_t *grad, int64_t gs,
+                                           int64_t n_rows, int64_t n_cols, int n_threads)
+    int fs_exp_bf16(const uint16_t *x, uint16_t *y, int64_t n)

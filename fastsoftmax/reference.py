@@ -219,7 +219,7 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
         g *= factor[:, None]
     g[~valid] = 0.0
     loss_out = ck.finish_loss(np.asarray(loss, np.float64), reduction, sample_shape, result, total)
-    extra = (_finish(lse.reshape(sample_shape), None, result),) if return_lse else ()
+    extra = (_finish(lse.reshape(sample_shape), None, ck.loss_dtype(result)),) if return_lse else ()
     if not with_grad:
         return (loss_out,) + extra if return_lse else loss_out
     moved_shape = tuple(np.delete(np.array(a.shape), ax)) + (n_classes,)
