@@ -6,13 +6,17 @@
     loss = fst.cross_entropy(logits, target, label_smoothing=0.1)   # like F.cross_entropy
     loss.backward()
 
-Which tensors run here: CPU tensors of dtype float32 or float64, any strides.
-They go to the kernels zero-copy (``Tensor.numpy()`` views, results written
-into tensors allocated by torch).  Anything else -- another device (CUDA,
-MPS, meta), float16, bfloat16, complex -- is passed to torch's own function
-with the same arguments, so code written for these functions runs
-everywhere; ``fastsoftmax.torch.runs_here(t)`` tells which path a tensor
-takes.
+Which tensors run here: CPU tensors of dtype float32, float64, float16 and
+bfloat16 (bfloat16 when ``ml_dtypes`` is installed: ``pip install
+"fastsoftmax[half]"``), any strides.  They go to the kernels zero-copy
+(``Tensor.numpy()`` views; bfloat16 as its 16-bit pattern), results written
+into arrays that torch then shares.  Half tensors are computed in float32 and
+rounded once to the tensor's dtype; their values, gradients and losses have
+the tensor's dtype, as torch's (the loss is reduced in float64 and rounded
+once).  Anything else -- another device (CUDA, MPS, meta), complex, bfloat16
+without ``ml_dtypes`` -- is passed to torch's own function with the same
+arguments, so code written for these functions runs everywhere;
+``fastsoftmax.torch.runs_here(t)`` tells which path a tensor takes.
 
 Design: softmax / log_softmax save their output and run the backward
 kernels (``softmax_backward``, ``log_softmax_backward``).  cross_entropy's
@@ -30,17 +34,36 @@ import fastsoftmax as _fs
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "runs_here"]
 
-_DTYPES = (torch.float32, torch.float64)
+try:                                   # bfloat16 tensors need NumPy's bfloat16
+    from ml_dtypes import bfloat16 as _BF16
+except ImportError:                    # pragma: no cover - exercised without ml_dtypes
+    _BF16 = None
+
+_DTYPES = (torch.float32, torch.float64, torch.float16) + ((torch.bfloat16,) if _BF16 else ())
+_HALF = (torch.float16, torch.bfloat16)
 
 
 def runs_here(t):
-    """True when fastsoftmax's kernels take tensor ``t`` (CPU, float32 or float64)."""
+    """True when fastsoftmax's kernels take tensor ``t`` (CPU; float32, float64, float16,
+    or bfloat16 with ml_dtypes installed)."""
     return isinstance(t, torch.Tensor) and t.device.type == "cpu" and t.dtype in _DTYPES
 
 
 def _np(t):
-    """A NumPy view of a CPU tensor (no copy; conjugate / negative bits resolved)."""
-    return t.detach().resolve_conj().resolve_neg().numpy()
+    """A NumPy view of a CPU tensor (no copy; conjugate / negative bits resolved);
+    bfloat16 as ml_dtypes' bfloat16 over the same bits."""
+    t = t.detach().resolve_conj().resolve_neg()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(_BF16)
+    return t.numpy()
+
+
+def _tensor(a):
+    """A tensor sharing NumPy array ``a``'s memory (bfloat16 through its bits)."""
+    a = np.asarray(a)
+    if _BF16 is not None and a.dtype == _BF16:
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
 
 
 def _tracked(t):
@@ -50,7 +73,7 @@ def _tracked(t):
 
 def _normalise(x, dim, log):
     # NumPy allocates the result (cheaper than torch.empty); from_numpy shares it
-    return torch.from_numpy((_fs.log_softmax if log else _fs.softmax)(_np(x), axis=dim))
+    return _tensor((_fs.log_softmax if log else _fs.softmax)(_np(x), axis=dim))
 
 
 class _Softmax(torch.autograd.Function):
@@ -66,7 +89,7 @@ class _Softmax(torch.autograd.Function):
     def backward(ctx, grad_y):
         (y,) = ctx.saved_tensors
         backward = _fs.log_softmax_backward if ctx.log else _fs.softmax_backward
-        return torch.from_numpy(backward(_np(grad_y), y.numpy(), axis=ctx.dim)), None, None
+        return _tensor(backward(_np(grad_y), _np(y), axis=ctx.dim)), None, None
 
 
 def _dim(dim, ndim):
@@ -84,7 +107,7 @@ def softmax(input, dim):
     Parameters
     ----------
     input : torch.Tensor
-        CPU float32/float64 runs in fastsoftmax's kernels; any other tensor
+        CPU float32/float64/float16/bfloat16 runs in fastsoftmax's kernels; any other tensor
         goes to ``torch.softmax`` (see the module docstring).
     dim : int
         The dimension to normalise over (negative counts from the end).
@@ -112,7 +135,7 @@ def log_softmax(input, dim):
     Parameters
     ----------
     input : torch.Tensor
-        CPU float32/float64 runs in fastsoftmax's kernels; any other tensor
+        CPU float32/float64/float16/bfloat16 runs in fastsoftmax's kernels; any other tensor
         goes to ``torch.log_softmax``.
     dim : int
         The dimension to normalise over.
@@ -136,8 +159,16 @@ def log_softmax(input, dim):
 
 def _loss(logits, target, weight, options):
     w = None if weight is None else _np(weight)
-    return torch.from_numpy(np.asarray(_fs.cross_entropy(_np(logits), _np(target), weight=w,
-                                                         **options)))
+    loss = _tensor(_fs.cross_entropy(_np(logits), _np(target), weight=w, **options))
+    return loss.to(logits.dtype)       # half logits: a float32 loss, rounded once (as torch's dtype)
+
+
+def _upstream(grad_loss):
+    """The upstream gradient as the kernels take it: a float, or an array (float32 for half)."""
+    if grad_loss.dtype in _HALF:
+        grad_loss = grad_loss.float()
+    gl = _np(grad_loss)
+    return gl if gl.ndim else float(gl)
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -151,11 +182,10 @@ class _CrossEntropy(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_loss):
         logits, target, weight = ctx.saved_tensors
-        gl = _np(grad_loss)
         _, grad = _fs.cross_entropy_with_grad(
             _np(logits), _np(target), weight=None if weight is None else _np(weight),
-            grad_loss=gl if gl.ndim else float(gl), **ctx.options)
-        return torch.from_numpy(grad), None, None, None
+            grad_loss=_upstream(grad_loss), **ctx.options)
+        return _tensor(grad), None, None, None
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -166,7 +196,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ----------
     input : torch.Tensor
         Logits: (C,), (N, C) or (N, C, d1, ...) -- classes on dim 1 (dim 0
-        for a 1-D input), as torch.  CPU float32/float64 runs in
+        for a 1-D input), as torch.  CPU float32/float64/float16/bfloat16 runs in
         fastsoftmax's fused kernels; other tensors go to
         ``torch.nn.functional.cross_entropy`` (which has no ``z_loss`` or
         ``softcap``: ValueError when they are set there).
@@ -204,7 +234,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     if not runs_here(input) or (weight is not None and not runs_here(weight)):
         if z_loss or softcap is not None:
-            raise ValueError("z_loss and softcap need a CPU float32/float64 input "
+            raise ValueError("z_loss and softcap need a CPU float32/float64/float16/bfloat16 input "
                              "(torch.nn.functional.cross_entropy has neither)")
         return torch.nn.functional.cross_entropy(
             input, target, weight=weight, ignore_index=ignore_index, reduction=reduction,

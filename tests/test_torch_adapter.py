@@ -170,19 +170,93 @@ def test_double_backward_raises():
         g.sum().backward()
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
-def test_other_dtypes_fall_back_to_torch(dtype):
-    x = torch.randn(4, 9).to(dtype).requires_grad_(True)
-    assert not fst.runs_here(x)
-    for name in ("softmax", "log_softmax"):
-        got = getattr(fst, name)(x, 1)
-        assert got.dtype == dtype
-        assert torch.equal(got, getattr(torch, name)(x, 1))
-        got.float().sum().backward()        # still differentiable (torch's own backward)
+HALF = [torch.float16, torch.bfloat16]
+# one rounding of the float32 result to the half type: half an ulp of it, plus float32's
+# own bound far below it (2**-11 for float16, 2**-8 for bfloat16, relative)
+HALF_TOL = {torch.float16: dict(rtol=2 ** -10, atol=1e-6),
+            torch.bfloat16: dict(rtol=2 ** -7, atol=1e-6)}
+
+
+def _rounded_once(y32, dtype):
+    """The float32 result rounded once to the half type: what the kernels promise."""
+    return y32.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=["f16", "bf16"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_half_tensors_run_here(name, dtype):
+    pytest.importorskip("ml_dtypes")
+    g = torch.Generator().manual_seed(3)
+    base = (torch.randn(6, 37, generator=g) * 3).to(dtype)
+    upstream = torch.randn(6, 37, generator=g).to(dtype)
+    for (layout, x), dim in itertools.product(_layouts(base), (0, 1, -1)):
+        what = f"{name} {dtype} {layout} dim={dim}"
+        assert fst.runs_here(x)
+        before = x.clone()
+        a, b = _leaf(x), _leaf(x.float())
+        ya = getattr(fst, name)(a, dim)
+        yb = getattr(torch, name)(b, dim)
+        assert ya.dtype == dtype, what
+        # values: the float32 result rounded once (bitwise, but for log_softmax's ties
+        # at a float32 bound: at most one half ulp apart)
+        torch.testing.assert_close(ya.float(), _rounded_once(yb, dtype).float(),
+                                   **HALF_TOL[dtype], msg=what)
+        (ya.float() * upstream.float()).sum().backward()
+        (yb * upstream.float()).sum().backward()
+        assert a.grad.dtype == dtype, what
+        # the gradient is computed from the half output and upstream: compare to float32
+        # math on those same half values, rounded once
+        y = ya.detach().float()
+        up = upstream.float()
+        if name == "softmax":
+            ref = y * (up - (up * y).sum(dim, keepdim=True))
+        else:
+            ref = up - y.exp() * up.sum(dim, keepdim=True)
+        torch.testing.assert_close(a.grad.float(), ref.to(dtype).float(),
+                                   rtol=HALF_TOL[dtype]["rtol"] * 2, atol=2e-3, msg=what)
+        assert torch.equal(x, before), what
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=["f16", "bf16"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_half_cross_entropy_runs_here(dtype, reduction):
+    pytest.importorskip("ml_dtypes")
+    g = torch.Generator().manual_seed(4)
+    x = (torch.randn(9, 50, generator=g) * 2).to(dtype)
+    t = torch.randint(0, 50, (9,), generator=g)
+    t[2] = -100
+    weight = (torch.rand(50, generator=g) + 0.5).to(dtype)
+    for w in (None, weight):
+        a, b = _leaf(x), _leaf(x.float())
+        la = fst.cross_entropy(a, t, weight=w, reduction=reduction, label_smoothing=0.1)
+        lb = F.cross_entropy(b, t, weight=None if w is None else w.float(),
+                             reduction=reduction, label_smoothing=0.1)
+        assert la.dtype == dtype          # as torch: the loss in the logits' dtype
+        torch.testing.assert_close(la.float(), lb.to(dtype).float(), **HALF_TOL[dtype])
+        up = (torch.rand(la.shape, generator=g) + 0.5).to(dtype)
+        (la * up).sum().backward()
+        (lb * up.float()).sum().backward()
+        assert a.grad.dtype == dtype
+        torch.testing.assert_close(a.grad.float(), b.grad.to(dtype).float(),
+                                   rtol=HALF_TOL[dtype]["rtol"] * 2, atol=1e-4)
+
+
+def test_half_z_loss_runs_here():
+    x = torch.randn(4, 9).half().requires_grad_(True)
     t = torch.randint(0, 9, (4,))
-    assert torch.equal(fst.cross_entropy(x, t), F.cross_entropy(x, t))
-    with pytest.raises(ValueError, match="z_loss"):
-        fst.cross_entropy(x, t, z_loss=0.1)
+    loss = fst.cross_entropy(x, t, z_loss=0.1)
+    ref = fst.cross_entropy(x.detach().float(), t, z_loss=0.1)
+    torch.testing.assert_close(loss.float(), ref.half().float(), rtol=2 ** -10, atol=0)
+    loss.backward()
+    assert x.grad.dtype == torch.float16 and torch.isfinite(x.grad).all()
+
+
+def test_other_dtypes_fall_back_to_torch():
+    assert not fst.runs_here(torch.randn(4, 9, dtype=torch.complex64))
+    y = torch.randn(4, 9).to(torch.int64)
+    assert not fst.runs_here(y)
+    with pytest.raises(RuntimeError):      # torch's own error for an integer softmax
+        fst.softmax(y, 1)
 
 
 def test_other_devices_fall_back_to_torch():
