@@ -442,7 +442,7 @@ def linear_cross_entropy(h, W, target, *, bias=None, chunk_size=None, reduction=
     ----------
     h : array_like, shape (N, D)
         Hidden states (float32 or float64; the computation runs in their
-        promoted dtype with ``W``).
+        promoted dtype with ``W``; float16 and bfloat16 run in float32).
     W : array_like, shape (V, D)
         Output weights, one row per class.
     target : array_like

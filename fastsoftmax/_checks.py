@@ -340,7 +340,7 @@ def linear_inputs(h, W, target, bias, reduction):
     h = np.asarray(h)
     W = np.asarray(W)
     for a, name in ((h, "h"), (W, "W")):
-        if a.dtype.kind not in "fiub":
+        if not is_real(a.dtype):
             raise TypeError(f"{name} has dtype {a.dtype}; it must be real")
     if h.ndim != 2:
         raise ValueError(f"h has shape {h.shape}; expected (N, D)")
@@ -350,7 +350,8 @@ def linear_inputs(h, W, target, bias, reduction):
         raise ValueError(f"h has shape {h.shape} and W {W.shape}: their last dimensions (D) differ")
     if W.shape[0] == 0:
         raise ValueError(f"W has shape {W.shape}: zero classes")
-    dt = np.result_type(h.dtype, W.dtype, np.float32)
+    # the half types compute in float32 (the matmul runs in BLAS)
+    dt = np.result_type(*(np.float32 if is_half(a.dtype) else a.dtype for a in (h, W)), np.float32)
     if dt not in (np.float32, np.float64):
         dt = np.dtype(np.float64)
     n, v = h.shape[0], W.shape[0]

@@ -19,7 +19,8 @@ scipy's dtype:
   for unsigned and for narrow signed integers (``softmax(np.uint8([1, 3]))``
   is ``[0, nan]`` there); here the subtraction is exact;
 - float16 (and integers whose scipy result is float16 or float32) is
-  computed in float32 and rounded once;
+  computed in float32 and rounded once; so is ml_dtypes' bfloat16 (scipy's
+  logsumexp raises TypeError on it), which keeps its dtype;
 - ``logsumexp`` of an empty array over several axes, or over ``axis=()``,
   raises IndexError or returns a wrongly shaped result in scipy; here it is
   -inf (or the empty array) of the reduced shape.
@@ -178,14 +179,14 @@ def _scalar(r):
 
 def _exp_dtype(dt):
     """The dtype of scipy's result for a real input dtype: ``np.exp`` of it."""
-    if dt.kind == "f":
+    if dt.kind == "f" or ck.is_half(dt):
         return dt.newbyteorder("=")
     return np.dtype({1: np.float16, 2: np.float32}.get(dt.itemsize, np.float64))
 
 
 def _normalise(name, x, axis):
     a = np.asarray(x)
-    kind = a.dtype.kind
+    kind = "f" if ck.is_half(a.dtype) else a.dtype.kind   # ml_dtypes' bfloat16 is kind "V"
     if kind not in "biuf":
         return _scipy_function(name)(x, axis=axis)
     shape = a.shape
@@ -338,7 +339,7 @@ def _promote(a, b):
         dt = np.result_type(*args, 1.0)
     except TypeError:
         return None
-    return dt if dt.kind == "f" else None
+    return dt if dt.kind == "f" or ck.is_half(dt) else None
 
 
 def _sign_without_b(out):
@@ -441,7 +442,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         return _scipy_function("logsumexp")(a, axis=axis, b=b, keepdims=keepdims,
                                             return_sign=return_sign)
     arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":   # a Python int beyond int64 is an object array
+    if arr.dtype.kind not in "biuf" and not ck.is_half(arr.dtype):   # a Python int beyond int64 is an object array
         arr = np.asarray(a, dtype=dt)
     compute = _F32 if dt.itemsize < 4 else dt
     if b is not None:

@@ -276,3 +276,44 @@ def test_out_and_errors(half):
     before = x.copy()
     fs.cross_entropy_with_grad(x, np.array([0, 1, 2, 3]))
     assert np.array_equal(wide(x), wide(before))          # not modified unless asked
+
+
+@pytest.mark.parametrize("axis", [None, -1, 0, (0, 2)])
+def test_scipy_dropin_keeps_the_half_type(half, axis):
+    """fastsoftmax.scipy runs the half types in the kernels (bfloat16 too, where scipy's
+    logsumexp raises TypeError): scipy's dtype kept, the exact value rounded once."""
+    from fastsoftmax import scipy as sps
+    x = (np.random.default_rng(5).standard_normal((3, 4, 50)) * 4).astype(half)
+    w = wide(x)
+    axes = tuple(range(3)) if axis is None else axis
+    e = np.exp(w - w.max(axis=axes, keepdims=True))
+    s = e.sum(axis=axes, keepdims=True)
+    m = w.max(axis=axes, keepdims=True)
+    expect = {"softmax": e / s, "log_softmax": (w - m) - np.log(s),
+              "logsumexp": np.squeeze(m + np.log(s), axis=axes)}
+    for name, want in expect.items():
+        got = np.asarray(getattr(sps, name)(x, axis=axis))
+        assert got.dtype == half, name
+        assert_within(got, want, TOL * np.maximum(1, np.abs(want)), half, f"scipy.{name}")
+    b = wide(np.linspace(0.5, 2, 50).astype(half))
+    got, sgn = sps.logsumexp(x, axis=axis, b=b.astype(half), return_sign=True)
+    assert np.asarray(got).dtype == np.asarray(sgn).dtype == half
+    want = np.log(np.sum(b * np.exp(w), axis=axes))
+    assert_within(got, want, TOL * np.maximum(1, np.abs(want)), half, "scipy.logsumexp b=")
+
+
+def test_linear_cross_entropy_computes_half_in_float32(half):
+    """h and W of a half type are widened (exactly) and run in float32."""
+    rng = np.random.default_rng(6)
+    h = rng.standard_normal((40, 16)).astype(half)
+    W = rng.standard_normal((30, 16)).astype(half)
+    t = rng.integers(0, 30, 40)
+    h32, W32 = wide(h).astype(np.float32), wide(W).astype(np.float32)
+    loss = fs.linear_cross_entropy(h, W, t)
+    assert np.asarray(loss).dtype == np.float32
+    assert loss == pytest.approx(fs.linear_cross_entropy(h32, W32, t), rel=1e-6)
+    loss, dh, dW, _ = fs.linear_cross_entropy_with_grad(h, W, t)
+    want = fs.linear_cross_entropy_with_grad(h32, W32, t)
+    assert dh.dtype == dW.dtype == np.float32
+    np.testing.assert_allclose(dh, want[1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dW, want[2], rtol=1e-6, atol=1e-7)
