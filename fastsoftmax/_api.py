@@ -233,8 +233,15 @@ _SPECIALISED = {
 
 
 def _native(compute):
-    """Whether the C kernels compute in ``compute`` (else the reference does: long double)."""
-    return compute in _NATIVE or ck.is_half(compute)
+    """Whether the C kernels compute in ``compute`` (else the reference does: long double).
+    ml_dtypes' bfloat16, once seen here, is registered for the tiny calls."""
+    if compute in _NATIVE:
+        return True
+    if ck.is_half(compute):
+        if compute != np.float16:
+            _core.register_bfloat16(compute)
+        return True
+    return False
 
 
 def _kernel(name, compute):

@@ -15,6 +15,15 @@ import fastsoftmax as fs
 from conftest import layouts
 from _util import ticks_while
 
+try:
+    import ml_dtypes
+except ImportError:
+    ml_dtypes = None
+if ml_dtypes is not None and fs.backend == "c":
+    # the first bfloat16 call goes the general way, which registers the dtype's type
+    # number for the tiny calls; from then on they take it
+    fs.softmax(np.zeros(2, ml_dtypes.bfloat16))
+
 pytestmark = pytest.mark.skipif(fs.backend != "c", reason="a path of the compiled backend")
 if fs.backend == "c":
     from fastsoftmax import _api, _core
@@ -198,13 +207,15 @@ def _taken_variants(op, x):
 
     out += [(f"n_threads={n}", with_kw(n_threads=n)) for n in (1, 2, 256)]
     out.append(("axis=ndim-1", with_kw(axis=x.ndim - 1)))
-    if op not in ("cross_entropy", "cross_entropy_with_grad", "nll_loss"):
-        # float16 has its own kernels; the losses of the cross-entropy functions are
-        # float32 then, which the general path makes
-        def half():
-            args, kw = base()
-            return tuple(a.astype(np.float16) for a in args), kw
-        out.append(("float16", half))
+    if op != "nll_loss":   # the half types have their own kernels (nll_loss: a gather)
+        def half(dt):
+            def make():
+                args, kw = base()
+                return tuple(a.astype(dt) if a.dtype.kind == "f" else a for a in args), kw
+            return make
+        out.append(("float16", half(np.float16)))
+        if ml_dtypes is not None:
+            out.append(("bfloat16", half(ml_dtypes.bfloat16)))
     if _elementwise(op):
         out.append(("out=fresh", lambda: (base()[0], {"out": np.empty_like(x)})))
 
@@ -314,7 +325,7 @@ def _declined_variants(op, x):
         ("odd-aligned", replace_first(
             lambda a: np.frombuffer(b"\0" + a.tobytes(), a.dtype, offset=1).reshape(a.shape))),
     ]
-    if op in ("cross_entropy", "cross_entropy_with_grad", "nll_loss"):
+    if op == "nll_loss":
         out.append(("float16", replace_first(lambda a: a.astype(np.float16))))
     elif op.endswith("backward"):
         out.append(("float16 with float32", replace_first(lambda a: a.astype(np.float16))))
@@ -528,3 +539,44 @@ def test_logsumexp_out_is_the_result(shape, keepdims, dtype):
     assert [d for op, d in seen if op == "logsumexp"] == ["handled"]
     assert got is o
     np.testing.assert_array_equal(o, want)
+
+
+@pytest.mark.skipif(ml_dtypes is None, reason="needs ml_dtypes")
+def test_bfloat16_registers_on_its_first_call():
+    """A fresh process: the first bfloat16 call is declined (NumPy's type number of the
+    dtype is not known yet) and registers it; the next one is the tiny path's."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, ml_dtypes, fastsoftmax as fs\n"
+        "from fastsoftmax import _core\n"
+        "x = np.linspace(-2, 2, 10).astype(ml_dtypes.bfloat16)\n"
+        "print(_core.softmax_tiny(x, -1, None, None) is None)\n"
+        "y = fs.softmax(x)\n"
+        "z = _core.softmax_tiny(x, -1, None, None)\n"
+        "print(z is not None and z.dtype == x.dtype and z.tobytes() == y.tobytes())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "True"]
+
+
+HALF_TYPES = [np.float16] + ([ml_dtypes.bfloat16] if ml_dtypes is not None else [])
+
+
+@pytest.mark.parametrize("n_samples", [1, 7, 8, 19])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("op", ["cross_entropy", "cross_entropy_with_grad"])
+@pytest.mark.parametrize("half", HALF_TYPES, ids=lambda d: np.dtype(d).name)
+def test_half_losses_bitwise(op, reduction, n_samples, half):
+    """Half logits' losses are float32, on the tiny path as on the general one."""
+    x = values((n_samples, 7), np.float32, seed=n_samples, nonfinite=False).astype(half)
+
+    def make():
+        args, kw = default_call(op, x.copy(), seed=n_samples)
+        return args, dict(kw, reduction=reduction)
+
+    did, fast, slow = run_both(op, make)
+    assert did == "handled"
+    assert_same_outcome(fast, slow, f"{op} {reduction} {n_samples}")
+    loss = fast[1][0] if op.endswith("_with_grad") else fast[1]
+    assert loss.dtype == np.float32
