@@ -36,6 +36,12 @@ process: one thread when ``--threads`` is 1, else XLA's default (one per CPU)
 for every k (see ``import_jax``).  Before timing, each ONNX Runtime and JAX call
 is run once and its result checked against NumPy, so a wrong model fails loudly.
 
+Half types (``--dtypes float16,bfloat16``; bfloat16 is ml_dtypes', the ``half``
+extra): inputs are standard normal float32 values rounded to the type; torch
+gets tensors over the same memory (bfloat16 through its 16-bit pattern).  A
+peer that has no kernel for the type, or whose result is beyond a few ulps of
+NumPy's, is left out of that cell with a note and reads ``n/a``.
+
 How
 ---
 All implementations of a cell are timed side by side in this one process,
@@ -96,6 +102,7 @@ from functools import cached_property, partial
 import numpy as np
 
 import fastsoftmax as fs
+from fastsoftmax import _checks as ck
 from fastsoftmax import reference
 
 # --------------------------------------------------------------------------
@@ -109,7 +116,7 @@ OPTIONAL_IMPLS = {"scipy": "scipy.special", "torch": "torch", "onnxruntime": "on
                   "jax": "jax"}
 # ... and the other modules it needs (the ONNX model is built with onnx's helper API)
 IMPL_NEEDS = {"onnxruntime": ("onnx",)}
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64", "float16", "bfloat16")   # bfloat16: ml_dtypes' (the half extra)
 DEFAULT_SHAPES = ((1, 10), (4096, 10), (2048, 1000), (512, 32000), (8192, 32000))
 DEFAULT_HIDDEN = 1024   # D of the linear ops
 QUICK_SHAPES = ((1, 10), (256, 100), (64, 1000))
@@ -157,6 +164,14 @@ LABELS = {
 # --------------------------------------------------------------------------
 
 
+def bench_dtype(name):
+    """The NumPy dtype of a --dtypes name (bfloat16: ml_dtypes', imported here)."""
+    if name == "bfloat16":
+        import ml_dtypes
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
 class Inputs:
     """Random operands of one shape and dtype, made on first use and shared by
     every implementation and thread count of the cell.
@@ -169,7 +184,7 @@ class Inputs:
                  seed=0, hidden=DEFAULT_HIDDEN):
         self.shape = tuple(shape)
         self.hidden = hidden
-        self.dtype = np.dtype(dtype)
+        self.dtype = bench_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype)
         self.torch = torch
         self.scipy = scipy
         self.onnxruntime = onnxruntime
@@ -177,8 +192,13 @@ class Inputs:
         self._rng = np.random.default_rng(seed)
         self._forward = {}
 
-    def normal(self):
-        return self._rng.standard_normal(self.shape, dtype=self.dtype)
+    def normal(self, shape=None):
+        """Standard normal values of ``shape`` (x's by default); the half types are
+        drawn in float32 and rounded (NumPy's generator has no half variates)."""
+        shape = self.shape if shape is None else shape
+        if ck.is_half(self.dtype):
+            return self._rng.standard_normal(shape, dtype=np.float32).astype(self.dtype)
+        return self._rng.standard_normal(shape, dtype=self.dtype)
 
     @cached_property
     def x(self):
@@ -198,12 +218,12 @@ class Inputs:
     @cached_property
     def h(self):
         """Hidden states of the linear ops: (rows, hidden), standard normal."""
-        return self._rng.standard_normal((self.shape[0], self.hidden), dtype=self.dtype)
+        return self.normal((self.shape[0], self.hidden))
 
     @cached_property
     def W(self):
         """Classifier weights of the linear ops: (cols, hidden), logits of spread ~1."""
-        w = self._rng.standard_normal((self.shape[1], self.hidden), dtype=self.dtype)
+        w = self.normal((self.shape[1], self.hidden))
         w *= self.dtype.type(1 / math.sqrt(self.hidden))
         return w
 
@@ -217,6 +237,9 @@ class Inputs:
         return self._forward[name]
 
     def tensor(self, a):
+        """A torch tensor over ``a``'s memory (bfloat16 through its 16-bit pattern)."""
+        if a.dtype.name == "bfloat16":
+            return self.torch.from_numpy(a.view(np.int16)).view(self.torch.bfloat16)
         return self.torch.from_numpy(a)
 
 
@@ -256,8 +279,7 @@ def _setup_rowwise(name, reduces, inp, nt):
         calls["torch"] = partial(getattr(inp.torch, name), inp.tensor(x), -1)
         if not reduces:
             calls["fs_torch"] = partial(getattr(_fs_torch(), name), inp.tensor(x), -1)
-    _add_peers(calls, name, inp, nt, x)
-    return Case(calls, x)
+    return Case(calls, x, _add_peers(calls, name, inp, nt, x))
 
 
 def _fs_torch():
@@ -341,7 +363,7 @@ def _setup_backward(name, inp, nt):
             notes.append(f"torch left out of {name}: {problem}")
         else:
             calls["torch"] = call
-    _add_peers(calls, name, inp, nt, g, y)
+    notes += _add_peers(calls, name, inp, nt, g, y)
     return Case(calls, g, notes)
 
 
@@ -370,8 +392,7 @@ def _setup_cross_entropy(inp, nt):
         calls["torch"] = partial(inp.torch.nn.functional.cross_entropy,
                                  inp.tensor(x), inp.tensor(t))
         calls["fs_torch"] = partial(_fs_torch().cross_entropy, inp.tensor(x), inp.tensor(t))
-    _add_peers(calls, "cross_entropy", inp, nt, x, t)
-    return Case(calls, x)
+    return Case(calls, x, _add_peers(calls, "cross_entropy", inp, nt, x, t))
 
 
 def _setup_cross_entropy_with_grad(inp, nt):
@@ -388,13 +409,12 @@ def _setup_cross_entropy_with_grad(inp, nt):
         tt = inp.tensor(t)
 
         def forward_backward(loss_fn):
-            z = torch.from_numpy(x).requires_grad_(True)   # a fresh leaf: .grad starts as None
+            z = inp.tensor(x).requires_grad_(True)   # a fresh leaf: .grad starts as None
             loss_fn(z, tt).backward()
             return z.grad
         calls["torch"] = partial(forward_backward, torch.nn.functional.cross_entropy)
         calls["fs_torch"] = partial(forward_backward, _fs_torch().cross_entropy)
-    _add_peers(calls, "cross_entropy_with_grad", inp, nt, x, t)
-    return Case(calls, x)
+    return Case(calls, x, _add_peers(calls, "cross_entropy_with_grad", inp, nt, x, t))
 
 
 def _setup_linear(with_grad, inp, nt):
@@ -429,8 +449,8 @@ def _setup_linear(with_grad, inp, nt):
                    if hasattr(torch.nn, "LinearCrossEntropyOptions") else None)
 
         def torch_call():
-            ht = torch.from_numpy(h).requires_grad_(with_grad)
-            wt = torch.from_numpy(W).requires_grad_(with_grad)
+            ht = inp.tensor(h).requires_grad_(with_grad)
+            wt = inp.tensor(W).requires_grad_(with_grad)
             loss = F.linear_cross_entropy(ht, wt, tt, options=options)
             if with_grad:
                 loss.backward()
@@ -460,11 +480,34 @@ def _linear_traffic(with_grad):
 
 def _add_peers(calls, op, inp, nt, *operands):
     """ONNX Runtime's and JAX's calls of ``op`` on ``operands`` (the arrays fastsoftmax's
-    call reads), where they are compared and have the op."""
+    call reads), where they are compared and have the op; returns notes.
+
+    A peer that fails on a half type (no kernel for it, a result beyond CHECK_TOLERANCE)
+    is left out with a note (its column reads n/a); on float32/float64 a failure is
+    the bench's own bug and raises."""
+    makers = []
     if inp.onnxruntime is not None and op in ONNX_OPS:
-        calls["onnxruntime"] = ort_call(inp.onnxruntime, op, nt, *operands)
+        makers.append(("onnxruntime", partial(ort_call, inp.onnxruntime, op, nt, *operands)))
     if inp.jax is not None:
-        calls["jax"] = jax_call(inp.jax, op, *operands)
+        makers.append(("jax", partial(jax_call, inp.jax, op, *operands)))
+    notes = []
+    for name, make in makers:
+        if not ck.is_half(inp.dtype):
+            calls[name] = make()
+            continue
+        try:
+            calls[name] = make()
+        except Exception as exc:   # noqa: BLE001 -- any peer failure is reported, not fatal
+            notes.append(peer_failure(name, op, inp, exc))
+    return notes
+
+
+def peer_failure(name, op, inp, exc):
+    """The note of a peer left out of a half-type cell: the first line of its error."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 200 else first[:197] + "..."
+    return (f"{name} left out of {op} {inp.dtype.name} {shape_str(inp.shape)} (n/a): "
+            f"{type(exc).__name__}: {first}")
 
 
 ONNX_OPSET = 17
@@ -476,7 +519,8 @@ ONNX_OPS = {
     "logsumexp": ("ReduceLogSumExp", lambda shape: shape[:-1]),
     "cross_entropy": ("SoftmaxCrossEntropyLoss", lambda shape: ()),
 }
-_ONNX_ELEMENT_TYPE = {"float32": "FLOAT", "float64": "DOUBLE"}
+_ONNX_ELEMENT_TYPE = {"float32": "FLOAT", "float64": "DOUBLE", "float16": "FLOAT16",
+                      "bfloat16": "BFLOAT16"}
 
 
 def onnx_model(op, dtype, opset=ONNX_OPSET):
@@ -487,7 +531,8 @@ def onnx_model(op, dtype, opset=ONNX_OPSET):
     import onnx
     from onnx import TensorProto, helper
 
-    elem = getattr(TensorProto, _ONNX_ELEMENT_TYPE[np.dtype(dtype).name])
+    elem = getattr(TensorProto, _ONNX_ELEMENT_TYPE[(bench_dtype(dtype) if isinstance(dtype, str)
+                                                    else np.dtype(dtype)).name])
     operator, result_shape = ONNX_OPS[op]
     inputs = [helper.make_tensor_value_info("x", elem, ["N", "C"])]
     constants, attributes = [], {}
@@ -596,8 +641,11 @@ def _jax_run(jax, fn, args):
 
 # A peer's result may differ from the float64 reference by its own rounding; a wrong model
 # (axis, reduction, dtype) differs by far more.
+# The half types: a few ulps (float16's is 2**-11 relative, bfloat16's 2**-8).
 CHECK_TOLERANCE = {"float32": {"rtol": 1e-4, "atol": 1e-6},
-                   "float64": {"rtol": 1e-10, "atol": 1e-13}}
+                   "float64": {"rtol": 1e-10, "atol": 1e-13},
+                   "float16": {"rtol": 4e-3, "atol": 1e-5},
+                   "bfloat16": {"rtol": 3e-2, "atol": 1e-4}}
 CHECK_BLOCK_ELEMENTS = 1 << 20   # elements of x per block of rows of the check
 
 
@@ -611,12 +659,19 @@ def check_result(impl, op, got, operands):
 
     def compare(name, value, expected):
         value, expected = np.asarray(value), np.asarray(expected)
-        if value.dtype != x.dtype:
+        # a half type's loss may be float32 (fastsoftmax's) or the logits' type (torch's)
+        dtypes = (x.dtype, np.float32) if name == "loss" and ck.is_half(x.dtype) else (x.dtype,)
+        if value.dtype not in dtypes:
             raise RuntimeError(f"{what}: its {name} has dtype {value.dtype}, not {x.dtype}")
         if value.shape != expected.shape:
             raise RuntimeError(f"{what}: its {name} has shape {value.shape}, "
                                f"not {expected.shape}")
-        if not np.allclose(value, expected, **CHECK_TOLERANCE[x.dtype.name]):
+        value, expected = value.astype(np.float64), expected.astype(np.float64)
+        tol = CHECK_TOLERANCE[x.dtype.name]
+        if ck.is_half(x.dtype):   # a peer computing in the half type errs by ulps of the largest term
+            finite = np.abs(expected[np.isfinite(expected)])
+            tol = dict(tol, atol=max(tol["atol"], tol["rtol"] * float(finite.max(initial=0.0))))
+        if not np.allclose(value, expected, **tol):
             err = np.max(np.abs(value.astype(np.float64) - expected))
             raise RuntimeError(f"{what}: its {name} differs from NumPy's "
                                f"(fastsoftmax.reference) by up to {err:.3g}")
@@ -889,7 +944,7 @@ def plan_memory(op, shape, dtype, measured):
     if avail is None:
         return measured, []
     rows, cols = shape
-    itemsize = np.dtype(dtype).itemsize
+    itemsize = bench_dtype(dtype).itemsize
     held = op.traffic(rows, cols, itemsize) + rows * cols * itemsize   # operands + copy dst
     budget = MEMORY_HEADROOM * avail
     if held > budget:
@@ -915,6 +970,15 @@ def run_cell(op_name, inp, threads, measured, timing):
     op = OPS[op_name]
     case = op.setup(inp, threads)
     calls = {name: fn for name, fn in case.calls.items() if name in measured}
+    failed = [n.split(" ", 1)[0] for n in case.notes if " (n/a): " in n]
+    if ck.is_half(inp.dtype):   # a peer without the half type's kernels raises when called
+        for name in [n for n in calls if n not in ("fastsoftmax", "fresh")]:
+            try:
+                calls[name]()
+            except Exception as exc:   # noqa: BLE001 -- reported, not fatal
+                del calls[name]
+                failed.append(name)
+                case.notes.append(peer_failure(name, op_name, inp, exc))
     dst = np.empty_like(case.source)
     calls["copyto"] = partial(np.copyto, dst, case.source)
     with torch_threads(inp.torch, threads), blas_threads(threads), fastsoftmax_threads(threads):
@@ -936,6 +1000,7 @@ def run_cell(op_name, inp, threads, measured, timing):
         "gbps": gbps, "copy_gbps": copy_gbps,
         "roofline_fraction": gbps["fastsoftmax"] / copy_gbps,
         "ratios": {name: t.median / t_fs for name, t in timings.items() if name != "fastsoftmax"},
+        "failed": failed,
         "notes": case.notes,
     }
 
@@ -1097,7 +1162,8 @@ def results_table(records, skipped, impls):
                      format_time(t["fresh"], micro) if "fresh" in t else "-",
                      _fixed3(r["gbps"]["fastsoftmax"]), _fixed3(r["copy_gbps"]),
                      f"{r['roofline_fraction']:.2f}"]
-                    + [_ratio(r["ratios"].get(i)) for i in compared])
+                    + ["n/a" if i in r.get("failed", ()) else _ratio(r["ratios"].get(i))
+                       for i in compared])
     for s in skipped:
         rows.append([s["op"], s["dtype"], shape_str(s["shape"]), s["threads"],
                      "skipped"] + [""] * (len(headers) - 5))
@@ -1307,7 +1373,8 @@ every k. Both are checked against NumPy once before timing.""")
              f"{','.join(map(shape_str, DEFAULT_SHAPES))}; "
              f"with --quick: {','.join(map(shape_str, QUICK_SHAPES))})")
     add_list("--dtypes", "DTYPE,...", _choice("dtype", DTYPES, "unsupported"), ["float32"],
-             "comma list of float32, float64 (default: float32)")
+             "comma list of float32, float64, float16, bfloat16 (bfloat16 needs ml_dtypes; "
+             "peers without a half type's kernels read n/a) (default: float32)")
     add_list("--threads", "K,...", _positive(int, "thread count"), [1],
              "comma list of thread counts k: fastsoftmax n_threads=k, "
              "torch.set_num_threads(k), onnxruntime intra_op_num_threads=k; jax: one "
@@ -1382,6 +1449,9 @@ def _resolve(parser, args):
         for name in impls:
             if why_not[name] is not None:
                 parser.error(f"--impls: {why_not[name]}")
+    if "bfloat16" in args.dtypes and not is_installed("ml_dtypes"):
+        parser.error('--dtypes bfloat16 needs ml_dtypes, which is not installed: '
+                     'pip install "fastsoftmax[half]"')
     if args.plot and not is_installed("matplotlib"):
         parser.error('--plot needs matplotlib, which is not installed: '
                      'pip install "fastsoftmax[bench]"')

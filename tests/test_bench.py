@@ -237,6 +237,95 @@ def test_onnxruntime_and_jax_columns(capsys, tmp_path):
         assert row[-1] != "-", row
 
 
+def test_half_dtypes(capsys, tmp_path):
+    """--dtypes float16,bfloat16: every op in both half types, with every installed peer;
+    a peer without the type's kernels is left out of its cells, noted, and reads n/a."""
+    pytest.importorskip("ml_dtypes")
+    path = tmp_path / "bench.json"
+    out, _ = _run(capsys, "--quick", "--ops", ",".join(bench.OPS), "--hidden", "8",
+                  "--shapes", "4x16", "--dtypes", "float16,bfloat16", "--repeat", "1",
+                  "--json", str(path))
+    doc = _json(path)
+    assert {(r["op"], r["dtype"]) for r in doc["records"]} == {
+        (op, dt) for op in bench.OPS for dt in ("float16", "bfloat16")}
+    rows = {(r[0], r[1]): r for r in _table_rows(out)[1:]}
+    compared = bench._compared(doc["meta"]["impls"])   # the last columns, in this order
+    for rec in doc["records"]:
+        _check_record(rec)
+        if not rec["op"].startswith("linear_"):   # those copy h
+            assert rec["copy_bytes"] == 2 * 4 * 16 * 2
+        for peer in rec["failed"]:    # left out with its reason, n/a in the table
+            assert peer not in rec["median_s"]
+            assert any(n.startswith(f"{peer} left out of {rec['op']} {rec['dtype']} 4x16 (n/a): ")
+                       for n in rec["notes"]), (peer, rec["notes"])
+            assert f"{peer} left out of {rec['op']} {rec['dtype']} 4x16 (n/a): " in out
+            assert rows[rec["op"], rec["dtype"]][compared.index(peer) - len(compared)] == "n/a"
+        if "torch" in doc["meta"]["impls"] and rec["op"] in ("softmax", "cross_entropy_with_grad"):
+            assert "torch" in rec["median_s"], rec   # torch has CPU half kernels for these
+            assert "fs_torch" in rec["median_s"], rec
+
+
+def test_half_peer_failure_is_a_note(monkeypatch):
+    """A half-type cell survives a peer that raises (set up or called); on float32 the same
+    failure is the bench's bug and raises."""
+    pytest.importorskip("ml_dtypes")
+
+    def broken(*args):
+        raise RuntimeError("no kernel for this type\nsecond line")
+    monkeypatch.setattr(bench, "jax_call", broken)
+    inp = bench.Inputs((4, 16), "bfloat16", jax=object())
+    calls = {}
+    (note,) = bench._add_peers(calls, "softmax", inp, 1, inp.x)
+    assert "jax" not in calls
+    assert note == ("jax left out of softmax bfloat16 4x16 (n/a): RuntimeError: "
+                    "no kernel for this type")
+    with pytest.raises(RuntimeError, match="no kernel"):
+        bench._add_peers({}, "softmax", bench.Inputs((4, 16), "float32", jax=object()), 1,
+                         inp.x)
+
+
+def test_half_inputs():
+    """Half operands: float32 normal values rounded to the type; torch tensors over the
+    same memory (bfloat16 through its bits)."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    for name, dt in (("float16", np.float16), ("bfloat16", ml_dtypes.bfloat16)):
+        inp = bench.Inputs((8, 32), name)
+        assert inp.x.dtype == dt and inp.grad.dtype == dt and inp.h.dtype == dt
+        assert 0.5 < float(np.std(inp.x.astype(np.float64))) < 1.5
+        torch = pytest.importorskip("torch")
+        inp.torch = torch
+        t = inp.tensor(inp.x)
+        assert t.dtype == {"float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+        assert t.data_ptr() == inp.x.ctypes.data
+        assert np.array_equal(t.float().numpy(), inp.x.astype(np.float32))
+
+
+def test_half_check_tolerance():
+    """check_result holds a half type's peer to a few ulps of the largest term, and
+    still fails a wrong model; a half type's loss may be float32."""
+    x = np.random.default_rng(0).standard_normal((4, 9)).astype(np.float16)
+    y = fs.softmax(x)
+    bench.check_result("peer", "softmax", y, (x,))
+    off = (y.astype(np.float32) * 1.002).astype(np.float16)   # a couple of ulps
+    bench.check_result("peer", "softmax", off, (x,))
+    with pytest.raises(RuntimeError, match="its result differs"):
+        bench.check_result("peer", "softmax", fs.log_softmax(x), (x,))
+    t = np.array([0, 3, 8, 1])
+    bench.check_result("peer", "cross_entropy", fs.cross_entropy(x, t), (x, t))
+    bench.check_result("peer", "cross_entropy", fs.cross_entropy(x, t).astype(np.float16),
+                       (x, t))
+    with pytest.raises(RuntimeError, match="dtype float64"):
+        bench.check_result("peer", "cross_entropy", np.float64(fs.cross_entropy(x, t)), (x, t))
+
+
+def test_bfloat16_needs_ml_dtypes(capsys, monkeypatch):
+    _hide(monkeypatch, "ml_dtypes")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--quick", "--dtypes", "bfloat16"])
+    assert exc.value.code == 2
+    assert '--dtypes bfloat16 needs ml_dtypes, which is not installed' in capsys.readouterr().err
+
+
 def _parts(result):
     """A call's result as NumPy arrays: (result,), or (loss, gradient)."""
     return tuple(np.asarray(r) for r in (result if isinstance(result, tuple) else (result,)))
@@ -366,7 +455,7 @@ def test_memory_check(capsys, tmp_path, monkeypatch):
     (["--ops", "softmax,softmaxx"], "softmaxx"),
     (["--shapes", "12y4"], "malformed shape '12y4'"),
     (["--shapes", "0x10"], "malformed shape '0x10'"),
-    (["--dtypes", "float16"], "unsupported dtype 'float16'"),
+    (["--dtypes", "float8"], "unsupported dtype 'float8'"),
     (["--threads", "0"], "thread count must be a positive integer, got '0'"),
     (["--threads", "1,two"], "got 'two'"),
     (["--impls", "mxnet"], "unknown implementation 'mxnet'"),
