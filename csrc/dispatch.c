@@ -63,10 +63,15 @@ static int fs_cpu_features(void) {
     int avx2 = (r[1] >> 5) & 1, bmi2 = (r[1] >> 8) & 1;
     int avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1;
     int avx512bw = (r[1] >> 30) & 1, avx512vl = (r[1] >> 31) & 1;
+    unsigned max_sub = r[0];
     int feats = 0;
     if (ymm_saved && avx2 && fma && bmi2 && f16c) feats |= FS_CPU_AVX2;
     if ((feats & FS_CPU_AVX2) && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl)
         feats |= FS_CPU_AVX512;
+    if ((feats & FS_CPU_AVX512) && max_sub >= 1) {
+        fs_cpuid(7, 1, r);
+        if ((r[0] >> 5) & 1) feats |= FS_CPU_AVX512_BF16;   /* EAX bit 5: AVX512_BF16 */
+    }
     return feats;
 }
 #else
@@ -104,7 +109,31 @@ static int fs_entry_runs_here(const fs_isa_entry *e) {
     return e != NULL && (fs_cpu_features() & e->needs) == e->needs;
 }
 
+int fs_bf16_hw = 0;
+static int fs_bf16_probed = 0;
+
+/* fs_bf16_hw from the CPU, once (before any kernel runs: on the first choice of a set) */
+static void fs_bf16_probe(void) {
+    if (fs_bf16_probed) return;
+    fs_bf16_hw = (fs_cpu_features() & FS_CPU_AVX512_BF16) != 0;
+    fs_bf16_probed = 1;
+}
+
+#if defined(__GNUC__)
+/* at load time, before any thread can call a kernel: no race on the two flags */
+__attribute__((constructor)) static void fs_bf16_at_load(void) { fs_bf16_probe(); }
+#endif
+
+int fs_bf16_rounding(int mode) {
+    fs_bf16_probe();
+    int old = fs_bf16_hw;
+    if (mode == 1 && !(fs_cpu_features() & FS_CPU_AVX512_BF16)) return FS_EINVAL;
+    if (mode == 0 || mode == 1) fs_bf16_hw = mode;
+    return old;
+}
+
 static const fs_kernel_table *fs_choose(void) {
+    fs_bf16_probe();
     const fs_isa_entry *forced = fs_find_isa(getenv("FASTSOFTMAX_ISA"));
     if (fs_entry_runs_here(forced)) return forced->table;
     int feats = fs_cpu_features();
@@ -131,6 +160,7 @@ const char *fs_isa_name(int i) { return i >= 0 && i < FS_N_ISAS ? fs_isas[i].nam
 int fs_set_isa(const char *name) {
     const fs_isa_entry *e = fs_find_isa(name);
     if (!fs_entry_runs_here(e)) return FS_EINVAL;
+    fs_bf16_probe();
     FS_ACTIVE_STORE(e->table);
     return FS_OK;
 }

@@ -21,6 +21,12 @@
 #define FS_CPU_NONE 0
 #define FS_CPU_AVX2 1      /* AVX2 + FMA + BMI2 + F16C, YMM state saved by the OS */
 #define FS_CPU_AVX512 2    /* AVX-512 F/DQ/BW/VL, ZMM and opmask state saved */
+#define FS_CPU_AVX512_BF16 4   /* AVX512_BF16 (vcvtneps2bf16) besides FS_CPU_AVX512 */
+
+/* Whether the avx512 set rounds float32 to bfloat16 with the CPU's vcvtneps2bf16
+ * (AVX512_BF16) instead of in integer lanes: set by dispatch.c from the CPU on first
+ * use (fs_bf16_rounding changes it); the two give the same bits. */
+extern int fs_bf16_hw;
 
 #ifdef FS_HAVE_AVX2
 #define FS_SET_AVX2(X) X(avx2, FS_CPU_AVX2)

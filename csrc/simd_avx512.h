@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "fs_names.h"   /* FS_HOT */
+#include "kernel_sets.h"   /* fs_bf16_hw */
 
 #define FS_SIMD_VECTOR 1
 #define FS_NT_STORES 1   /* vstream_*: non-temporal stores (FS_STREAM_BYTES) */
@@ -102,9 +103,24 @@ static inline vec_f32 vselect_lt_f32(vec_f32 a, vec_f32 b, vec_f32 x, vec_f32 y)
  * NaN kept); bfloat16 widens by a 16-bit shift and rounds to nearest even in
  * integer lanes.  Partial vectors: masked 16-bit loads and stores (BW + VL). */
 static inline __m256i fs_f16_round(vec_f32 v) { return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT); }
-/* float32 -> bfloat16, to nearest even; NaN -> quiet NaN of the same sign */
+/* float32 -> bfloat16, to nearest even; NaN -> quiet NaN of the same sign.  With
+ * fs_bf16_hw (AVX512_BF16): vcvtneps2bf16, one instruction for what the integer lanes
+ * take seven, and the same bits except that it flushes subnormal inputs to zero, so
+ * a vector with a subnormal lane takes the integer way (written in asm: the set is
+ * compiled for AVX-512 F/DQ/BW/VL only, and the instruction runs only where probed). */
 static inline __m256i fs_bf16_round(vec_f32 v) {
     __m512i b = _mm512_castps_si512(v);
+#if defined(__GNUC__)
+    if (fs_bf16_hw) {
+        __mmask16 sub = _mm512_testn_epi32_mask(b, _mm512_set1_epi32(0x7f800000)) &
+                        _mm512_test_epi32_mask(b, _mm512_set1_epi32(0x007fffff));
+        if (__builtin_expect(!sub, 1)) {
+            __m256i h;
+            __asm__("vcvtneps2bf16 %1, %0" : "=v"(h) : "v"(v));
+            return h;
+        }
+    }
+#endif
     __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
     __m512i r = _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), 16);
     __m512i qnan = _mm512_or_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x40));

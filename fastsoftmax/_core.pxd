@@ -9,6 +9,8 @@ cdef extern from "fastsoftmax.h" nogil:
     int64_t FS_NO_IGNORE
     int FS_MAX_THREADS
 
+    int fs_bf16_rounding(int mode)
+
     int fs_accumulate_f32(float *y, const float *x, int64_t n, int n_threads)
     int fs_accumulate_f64(double *y, const double *x, int64_t n, int n_threads)
 

@@ -317,3 +317,50 @@ def test_linear_cross_entropy_computes_half_in_float32(half):
     assert dh.dtype == dW.dtype == np.float32
     np.testing.assert_allclose(dh, want[1], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(dW, want[2], rtol=1e-6, atol=1e-7)
+
+
+def _bf16_rounding_modes():
+    """(the compiled backend's _core, [0, 1]) where the avx512 set runs and the CPU has
+    AVX512_BF16, else skip."""
+    if fs.backend != "c" or "avx512" not in fs.available_isas() or ml_dtypes is None:
+        pytest.skip("needs the avx512 set and ml_dtypes")
+    from fastsoftmax import _core
+    old = _core.bf16_rounding()
+    try:
+        _core.bf16_rounding(1)
+    except ValueError:
+        pytest.skip("this CPU has no AVX512_BF16")
+    finally:
+        _core.bf16_rounding(old)
+    return _core
+
+
+def test_bf16_rounding_by_the_cpu_gives_the_same_bits():
+    """AVX512_BF16's vcvtneps2bf16 (the default where the CPU has it) and the integer
+    rounding give the same bits: exp of every bfloat16 pattern (subnormal results, which
+    the instruction would flush, included), and every op on adversarial rows."""
+    from _util import isa_set
+    _core = _bf16_rounding_modes()
+    bf = np.dtype(ml_dtypes.bfloat16)
+    bits = np.arange(65536, dtype=np.uint16)
+    with np.errstate(over="ignore"):
+        rows = np.concatenate([adversarial(k, 37, np.float64) for k in KINDS]).astype(bf)
+    t = np.arange(rows.shape[0]) % rows.shape[1]
+    g = np.random.default_rng(9).standard_normal(rows.shape).astype(bf)
+    old = _core.bf16_rounding()
+    results = {}
+    try:
+        with isa_set("avx512"):
+            for mode in (0, 1):
+                _core.bf16_rounding(mode)
+                e = np.empty_like(bits)
+                _core.exp_bf16(bits, e)
+                results[mode] = [e] + [np.asarray(r).view(np.uint16) for r in (
+                    fs.softmax(rows), fs.log_softmax(rows), fs.logsumexp(rows),
+                    fs.softmax(rows, axis=0), fs.softmax_backward(g, fs.softmax(rows)),
+                    fs.cross_entropy_with_grad(rows, t)[1])]
+    finally:
+        _core.bf16_rounding(old)
+    for k, (a, b) in enumerate(zip(results[0], results[1])):
+        assert np.array_equal(a, b), k
+    assert (results[0][0] != 0).sum() > 30000   # exp of every pattern: not a trivial array
