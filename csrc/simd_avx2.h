@@ -164,29 +164,34 @@ static inline vec_f32 fs_bf16_widen(__m128i h) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-static inline vec_f32 vload_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
-    if (n >= 8) return vload_f16(p);
-    return fs_fill_tail(_mm256_cvtph_ps(fs_loadp_u16(p, n)), n, fill);
-}
-static inline void vstore_f16(uint16_t *p, vec_f32 v) { _mm_storeu_si128((__m128i *)p, fs_f16_round(v)); }
-FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) {
-    if (n >= 8) { vstore_f16(p, v); return; }
-    fs_storep_u16(p, fs_f16_round(v), n);
-}
-static inline void vstream_f16(uint16_t *p, vec_f32 v) { _mm_stream_si128((__m128i *)p, fs_f16_round(v)); }
+static inline vec_f32 fs_f16_widen(__m128i h) { return _mm256_cvtph_ps(h); }
 
-static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(_mm_loadu_si128((const __m128i *)p)); }
-FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
-    if (n >= 8) return vload_bf16(p);
-    return fs_fill_tail(fs_bf16_widen(fs_loadp_u16(p, n)), n, fill);
-}
-static inline void vstore_bf16(uint16_t *p, vec_f32 v) { _mm_storeu_si128((__m128i *)p, fs_bf16_round(v)); }
-FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) {
-    if (n >= 8) { vstore_bf16(p, v); return; }
-    fs_storep_u16(p, fs_bf16_round(v), n);
-}
-static inline void vstream_bf16(uint16_t *p, vec_f32 v) { _mm_stream_si128((__m128i *)p, fs_bf16_round(v)); }
+/* vload / vloadp / vstore / vstorep / vstream of a half type SFX over its
+ * fs_SFX_widen and fs_SFX_round (partial vectors: fs_loadp_u16 / fs_storep_u16) */
+#define FS_HALF_VEC_OPS(SFX)                                                                     \
+    static inline vec_f32 vload_##SFX(const uint16_t *p) {                                      \
+        return fs_##SFX##_widen(_mm_loadu_si128((const __m128i *)p));                           \
+    }                                                                                            \
+    FS_HOT vec_f32 vloadp_##SFX(const uint16_t *p, int64_t n, float fill) {                     \
+        if (n >= 8) return vload_##SFX(p);                                                       \
+        return fs_fill_tail(fs_##SFX##_widen(fs_loadp_u16(p, n)), n, fill);                     \
+    }                                                                                            \
+    static inline void vstore_##SFX(uint16_t *p, vec_f32 v) {                                   \
+        _mm_storeu_si128((__m128i *)p, fs_##SFX##_round(v));                                    \
+    }                                                                                            \
+    FS_HOT void vstorep_##SFX(uint16_t *p, vec_f32 v, int64_t n) {                              \
+        if (n >= 8) {                                                                            \
+            vstore_##SFX(p, v);                                                                  \
+            return;                                                                              \
+        }                                                                                        \
+        fs_storep_u16(p, fs_##SFX##_round(v), n);                                                \
+    }                                                                                            \
+    static inline void vstream_##SFX(uint16_t *p, vec_f32 v) {                                  \
+        _mm_stream_si128((__m128i *)p, fs_##SFX##_round(v));                                    \
+    }
+FS_HALF_VEC_OPS(f16)
+FS_HALF_VEC_OPS(bf16)
+#undef FS_HALF_VEC_OPS
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }

@@ -130,21 +130,30 @@ static inline __m256i fs_bf16_round(vec_f32 v) {
 static inline vec_f32 fs_bf16_widen(__m256i h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
-static inline vec_f32 vload_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
-FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
-    return _mm512_mask_mov_ps(_mm512_set1_ps(fill), fs_k16(n), _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(fs_k16(n), p)));
-}
-static inline void vstore_f16(uint16_t *p, vec_f32 v) { _mm256_storeu_si256((__m256i *)p, fs_f16_round(v)); }
-FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) { _mm256_mask_storeu_epi16(p, fs_k16(n), fs_f16_round(v)); }
-static inline void vstream_f16(uint16_t *p, vec_f32 v) { _mm256_stream_si256((__m256i *)p, fs_f16_round(v)); }
+static inline vec_f32 fs_f16_widen(__m256i h) { return _mm512_cvtph_ps(h); }
 
-static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(_mm256_loadu_si256((const __m256i *)p)); }
-FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
-    return _mm512_mask_mov_ps(_mm512_set1_ps(fill), fs_k16(n), fs_bf16_widen(_mm256_maskz_loadu_epi16(fs_k16(n), p)));
-}
-static inline void vstore_bf16(uint16_t *p, vec_f32 v) { _mm256_storeu_si256((__m256i *)p, fs_bf16_round(v)); }
-FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) { _mm256_mask_storeu_epi16(p, fs_k16(n), fs_bf16_round(v)); }
-static inline void vstream_bf16(uint16_t *p, vec_f32 v) { _mm256_stream_si256((__m256i *)p, fs_bf16_round(v)); }
+/* vload / vloadp / vstore / vstorep / vstream of a half type SFX over its
+ * fs_SFX_widen and fs_SFX_round (partial vectors: masked 16-bit moves) */
+#define FS_HALF_VEC_OPS(SFX)                                                                     \
+    static inline vec_f32 vload_##SFX(const uint16_t *p) {                                      \
+        return fs_##SFX##_widen(_mm256_loadu_si256((const __m256i *)p));                        \
+    }                                                                                            \
+    FS_HOT vec_f32 vloadp_##SFX(const uint16_t *p, int64_t n, float fill) {                     \
+        return _mm512_mask_mov_ps(_mm512_set1_ps(fill), fs_k16(n),                               \
+                                  fs_##SFX##_widen(_mm256_maskz_loadu_epi16(fs_k16(n), p)));     \
+    }                                                                                            \
+    static inline void vstore_##SFX(uint16_t *p, vec_f32 v) {                                   \
+        _mm256_storeu_si256((__m256i *)p, fs_##SFX##_round(v));                                 \
+    }                                                                                            \
+    FS_HOT void vstorep_##SFX(uint16_t *p, vec_f32 v, int64_t n) {                              \
+        _mm256_mask_storeu_epi16(p, fs_k16(n), fs_##SFX##_round(v));                            \
+    }                                                                                            \
+    static inline void vstream_##SFX(uint16_t *p, vec_f32 v) {                                  \
+        _mm256_stream_si256((__m256i *)p, fs_##SFX##_round(v));                                 \
+    }
+FS_HALF_VEC_OPS(f16)
+FS_HALF_VEC_OPS(bf16)
+#undef FS_HALF_VEC_OPS
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }

@@ -153,28 +153,26 @@ static inline uint16x4_t fs_bf16_round(vec_f32 v) {
     r = vbslq_u32(vceqq_f32(v, v), r, qnan);
     return vshrn_n_u32(r, 16);
 }
-static inline vec_f32 vload_f16(const uint16_t *p) { return fs_f16_widen(vld1_u16(p)); }
-FS_HOT vec_f32 vloadp_f16(const uint16_t *p, int64_t n, float fill) {
-    if (n >= 4) return vload_f16(p);
-    return fs_fill_tail(fs_f16_widen(fs_loadp_u16(p, n)), n, fill);
-}
-static inline void vstore_f16(uint16_t *p, vec_f32 v) { vst1_u16(p, fs_f16_round(v)); }
-FS_HOT void vstorep_f16(uint16_t *p, vec_f32 v, int64_t n) {
-    if (n >= 4) { vstore_f16(p, v); return; }
-    fs_storep_u16(p, fs_f16_round(v), n);
-}
-static inline void vstream_f16(uint16_t *p, vec_f32 v) { vstore_f16(p, v); }
-static inline vec_f32 vload_bf16(const uint16_t *p) { return fs_bf16_widen(vld1_u16(p)); }
-FS_HOT vec_f32 vloadp_bf16(const uint16_t *p, int64_t n, float fill) {
-    if (n >= 4) return vload_bf16(p);
-    return fs_fill_tail(fs_bf16_widen(fs_loadp_u16(p, n)), n, fill);
-}
-static inline void vstore_bf16(uint16_t *p, vec_f32 v) { vst1_u16(p, fs_bf16_round(v)); }
-FS_HOT void vstorep_bf16(uint16_t *p, vec_f32 v, int64_t n) {
-    if (n >= 4) { vstore_bf16(p, v); return; }
-    fs_storep_u16(p, fs_bf16_round(v), n);
-}
-static inline void vstream_bf16(uint16_t *p, vec_f32 v) { vstore_bf16(p, v); }
+/* vload / vloadp / vstore / vstorep / vstream of a half type SFX over its
+ * fs_SFX_widen and fs_SFX_round (no non-temporal stores here: vstream stores) */
+#define FS_HALF_VEC_OPS(SFX)                                                               \
+    static inline vec_f32 vload_##SFX(const uint16_t *p) { return fs_##SFX##_widen(vld1_u16(p)); } \
+    FS_HOT vec_f32 vloadp_##SFX(const uint16_t *p, int64_t n, float fill) {               \
+        if (n >= 4) return vload_##SFX(p);                                                 \
+        return fs_fill_tail(fs_##SFX##_widen(fs_loadp_u16(p, n)), n, fill);               \
+    }                                                                                      \
+    static inline void vstore_##SFX(uint16_t *p, vec_f32 v) { vst1_u16(p, fs_##SFX##_round(v)); } \
+    FS_HOT void vstorep_##SFX(uint16_t *p, vec_f32 v, int64_t n) {                        \
+        if (n >= 4) {                                                                      \
+            vstore_##SFX(p, v);                                                            \
+            return;                                                                        \
+        }                                                                                  \
+        fs_storep_u16(p, fs_##SFX##_round(v), n);                                          \
+    }                                                                                      \
+    static inline void vstream_##SFX(uint16_t *p, vec_f32 v) { vstore_##SFX(p, v); }
+FS_HALF_VEC_OPS(f16)
+FS_HALF_VEC_OPS(bf16)
+#undef FS_HALF_VEC_OPS
 
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return vld1q_f64(p); }
