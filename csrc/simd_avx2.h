@@ -193,6 +193,42 @@ FS_HALF_VEC_OPS(f16)
 FS_HALF_VEC_OPS(bf16)
 #undef FS_HALF_VEC_OPS
 
+/* The max and min of the order-preserving keys of 16-bit floating-point patterns
+ * (float16, bfloat16): key(h) = h ^ ((h >> 15) & 0x7fff) as int16 orders as the
+ * values (-0 below +0), NaNs beyond the infinities.  Over x[0, done), done the
+ * largest multiple of 32 (int16 lanes times 2) in n; returns done.  No widening, and
+ * twice float32's lanes: the max pass of a half type's row (body_simd.inc). */
+#define FS_HAVE_KEY_RANGE 1
+static inline __m256i fs_key16(__m256i h) {
+    return _mm256_xor_si256(h, _mm256_and_si256(_mm256_srai_epi16(h, 15), _mm256_set1_epi16(0x7fff)));
+}
+static inline int64_t vkey_range_u16(const uint16_t *x, int64_t n, int *kmax, int *kmin) {
+    __m256i hi0 = _mm256_set1_epi16(INT16_MIN), hi1 = hi0;
+    __m256i lo0 = _mm256_set1_epi16(INT16_MAX), lo1 = lo0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = fs_key16(_mm256_loadu_si256((const __m256i *)(x + i)));
+        __m256i b = fs_key16(_mm256_loadu_si256((const __m256i *)(x + i + 16)));
+        hi0 = _mm256_max_epi16(hi0, a);
+        lo0 = _mm256_min_epi16(lo0, a);
+        hi1 = _mm256_max_epi16(hi1, b);
+        lo1 = _mm256_min_epi16(lo1, b);
+    }
+    hi0 = _mm256_max_epi16(hi0, hi1);
+    lo0 = _mm256_min_epi16(lo0, lo1);
+    __m128i h8 = _mm_max_epi16(_mm256_castsi256_si128(hi0), _mm256_extracti128_si256(hi0, 1));
+    __m128i l8 = _mm_min_epi16(_mm256_castsi256_si128(lo0), _mm256_extracti128_si256(lo0, 1));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 8));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 8));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 4));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 4));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 2));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 2));
+    *kmax = (int16_t)_mm_extract_epi16(h8, 0);
+    *kmin = (int16_t)_mm_extract_epi16(l8, 0);
+    return i;
+}
+
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm256_loadu_pd(p); }
 FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {

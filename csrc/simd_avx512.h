@@ -155,6 +155,44 @@ FS_HALF_VEC_OPS(f16)
 FS_HALF_VEC_OPS(bf16)
 #undef FS_HALF_VEC_OPS
 
+/* The max and min of the order-preserving keys of 16-bit floating-point patterns
+ * (float16, bfloat16): key(h) = h ^ ((h >> 15) & 0x7fff) as int16 orders as the
+ * values (-0 below +0), NaNs beyond the infinities.  Over x[0, done), done the
+ * largest multiple of 64 (int16 lanes times 2) in n; returns done.  No widening, and
+ * twice float32's lanes: the max pass of a half type's row (body_simd.inc). */
+#define FS_HAVE_KEY_RANGE 1
+static inline __m512i fs_key16(__m512i h) {
+    return _mm512_xor_si512(h, _mm512_and_si512(_mm512_srai_epi16(h, 15), _mm512_set1_epi16(0x7fff)));
+}
+static inline int64_t vkey_range_u16(const uint16_t *x, int64_t n, int *kmax, int *kmin) {
+    __m512i hi0 = _mm512_set1_epi16(INT16_MIN), hi1 = hi0;
+    __m512i lo0 = _mm512_set1_epi16(INT16_MAX), lo1 = lo0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i a = fs_key16(_mm512_loadu_si512((const void *)(x + i)));
+        __m512i b = fs_key16(_mm512_loadu_si512((const void *)(x + i + 32)));
+        hi0 = _mm512_max_epi16(hi0, a);
+        lo0 = _mm512_min_epi16(lo0, a);
+        hi1 = _mm512_max_epi16(hi1, b);
+        lo1 = _mm512_min_epi16(lo1, b);
+    }
+    hi0 = _mm512_max_epi16(hi0, hi1);
+    lo0 = _mm512_min_epi16(lo0, lo1);
+    __m256i h = _mm256_max_epi16(_mm512_castsi512_si256(hi0), _mm512_extracti64x4_epi64(hi0, 1));
+    __m256i l = _mm256_min_epi16(_mm512_castsi512_si256(lo0), _mm512_extracti64x4_epi64(lo0, 1));
+    __m128i h8 = _mm_max_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    __m128i l8 = _mm_min_epi16(_mm256_castsi256_si128(l), _mm256_extracti128_si256(l, 1));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 8));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 8));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 4));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 4));
+    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 2));
+    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 2));
+    *kmax = (int16_t)_mm_extract_epi16(h8, 0);
+    *kmin = (int16_t)_mm_extract_epi16(l8, 0);
+    return i;
+}
+
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return _mm512_loadu_pd(p); }
 FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {

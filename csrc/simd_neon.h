@@ -174,6 +174,32 @@ FS_HALF_VEC_OPS(f16)
 FS_HALF_VEC_OPS(bf16)
 #undef FS_HALF_VEC_OPS
 
+/* The max and min of the order-preserving keys of 16-bit floating-point patterns
+ * (float16, bfloat16): key(h) = h ^ ((h >> 15) & 0x7fff) as int16 orders as the
+ * values (-0 below +0), NaNs beyond the infinities.  Over x[0, done), done the
+ * largest multiple of 16 (int16 lanes times 2) in n; returns done.  No widening, and
+ * twice float32's lanes: the max pass of a half type's row (body_simd.inc). */
+#define FS_HAVE_KEY_RANGE 1
+static inline int16x8_t fs_key16(uint16x8_t u) {
+    int16x8_t h = vreinterpretq_s16_u16(u);
+    return veorq_s16(h, vandq_s16(vshrq_n_s16(h, 15), vdupq_n_s16(0x7fff)));
+}
+static inline int64_t vkey_range_u16(const uint16_t *x, int64_t n, int *kmax, int *kmin) {
+    int16x8_t hi0 = vdupq_n_s16(INT16_MIN), hi1 = hi0;
+    int16x8_t lo0 = vdupq_n_s16(INT16_MAX), lo1 = lo0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        int16x8_t a = fs_key16(vld1q_u16(x + i)), b = fs_key16(vld1q_u16(x + i + 8));
+        hi0 = vmaxq_s16(hi0, a);
+        lo0 = vminq_s16(lo0, a);
+        hi1 = vmaxq_s16(hi1, b);
+        lo1 = vminq_s16(lo1, b);
+    }
+    *kmax = vmaxvq_s16(vmaxq_s16(hi0, hi1));
+    *kmin = vminvq_s16(vminq_s16(lo0, lo1));
+    return i;
+}
+
 /* float64 */
 static inline vec_f64 vload_f64(const double *p) { return vld1q_f64(p); }
 FS_HOT vec_f64 vloadp_f64(const double *p, int64_t n, double fill) {

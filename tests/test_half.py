@@ -364,3 +364,33 @@ def test_bf16_rounding_by_the_cpu_gives_the_same_bits():
     for k, (a, b) in enumerate(zip(results[0], results[1])):
         assert np.array_equal(a, b), k
     assert (results[0][0] != 0).sum() > 30000   # exp of every pattern: not a trivial array
+
+
+@pytest.mark.parametrize("n", [127, 128, 200, 1000])
+def test_max_pass_keys_nonfinite(isa, half, n):
+    """The half types' max pass on 16-bit order keys (rows of 128 or more): NaN of either
+    sign anywhere (the row goes to the float32 lanes and is NaN), infinities, signed
+    zeros, and tails after the last whole key vector, as the exact computation."""
+    rng = np.random.default_rng(n)
+    base = rng.standard_normal((1, n)) * 3
+    rows = []
+    for pos in (0, n // 2, n - 1):
+        for v in (np.nan, -np.nan, np.inf, -np.inf, 40.0, -40.0):
+            r = base.copy()
+            r[0, pos] = v
+            rows.append(r)
+    zeros = np.zeros((1, n))
+    zeros[0, ::2] = -0.0
+    rows += [zeros, -np.abs(base) - 5, np.full((1, n), -np.inf)]
+    x = np.concatenate(rows).astype(half)
+    exact_sm = exact_softmax(x)
+    assert_within(fs.softmax(x), exact_sm, TOL * exact_sm, half, "softmax")
+    with np.errstate(all="ignore"):
+        w = wide(x)
+        m = w.max(axis=-1)
+        lse = m + np.log(np.exp(w - m[:, None]).sum(axis=-1))
+    lse = np.where(np.isnan(w).any(axis=-1), np.nan, lse)
+    lse = np.where(np.isposinf(w).any(axis=-1) & ~np.isnan(w).any(axis=-1), np.inf, lse)
+    lse = np.where(np.isneginf(w).all(axis=-1), -np.inf, lse)
+    assert_within(fs.logsumexp(x), lse, TOL * np.maximum(1, np.abs(np.nan_to_num(lse))), half,
+                  "logsumexp")
