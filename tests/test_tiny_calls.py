@@ -180,7 +180,12 @@ def test_tiny_path_under_every_kernel_set(op, isa, dtype):
 def test_loss_reductions_bitwise(op, reduction, n_samples, dtype):
     """Sums of fewer than 8 samples are added here in np.sum's order, longer ones by np.sum."""
     x = values((n_samples, 7), dtype, seed=n_samples, nonfinite=False) * 1e3
+    _reduction_both_ways(op, reduction, n_samples, x)
 
+
+def _reduction_both_ways(op, reduction, n_samples, x):
+    """The tiny path handles op's call on x with ``reduction``, bitwise as the general
+    one; returns its result."""
     def make():
         args, kw = default_call(op, x.copy(), seed=n_samples)
         return args, dict(kw, reduction=reduction)
@@ -188,6 +193,7 @@ def test_loss_reductions_bitwise(op, reduction, n_samples, dtype):
     did, fast, slow = run_both(op, make)
     assert did == "handled"
     assert_same_outcome(fast, slow, f"{op} {reduction} {n_samples}")
+    return fast[1]
 
 
 def _elementwise(op):
@@ -570,13 +576,6 @@ HALF_TYPES = [np.float16] + ([ml_dtypes.bfloat16] if ml_dtypes is not None else 
 def test_half_losses_bitwise(op, reduction, n_samples, half):
     """Half logits' losses are float32, on the tiny path as on the general one."""
     x = values((n_samples, 7), np.float32, seed=n_samples, nonfinite=False).astype(half)
-
-    def make():
-        args, kw = default_call(op, x.copy(), seed=n_samples)
-        return args, dict(kw, reduction=reduction)
-
-    did, fast, slow = run_both(op, make)
-    assert did == "handled"
-    assert_same_outcome(fast, slow, f"{op} {reduction} {n_samples}")
-    loss = fast[1][0] if op.endswith("_with_grad") else fast[1]
+    result = _reduction_both_ways(op, reduction, n_samples, x)
+    loss = result[0] if op.endswith("_with_grad") else result
     assert loss.dtype == np.float32
