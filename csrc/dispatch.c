@@ -115,7 +115,7 @@ static int fs_bf16_probed = 0;
 /* fs_bf16_hw from the CPU, once (before any kernel runs: on the first choice of a set) */
 static void fs_bf16_probe(void) {
     if (fs_bf16_probed) return;
-    fs_bf16_hw = (fs_cpu_features() & FS_CPU_AVX512_BF16) != 0;
+    fs_bf16_hw = FS_BF16_ASM && (fs_cpu_features() & FS_CPU_AVX512_BF16) != 0;
     fs_bf16_probed = 1;
 }
 
@@ -127,8 +127,9 @@ __attribute__((constructor)) static void fs_bf16_at_load(void) { fs_bf16_probe()
 int fs_bf16_rounding(int mode) {
     fs_bf16_probe();
     int old = fs_bf16_hw;
-    if (mode == 1 && !(fs_cpu_features() & FS_CPU_AVX512_BF16)) return FS_EINVAL;
-    if (mode == 0 || mode == 1) fs_bf16_hw = mode;
+    if (mode < -1 || mode > 1) return FS_EINVAL;
+    if (mode == 1 && !(FS_BF16_ASM && (fs_cpu_features() & FS_CPU_AVX512_BF16))) return FS_EINVAL;
+    if (mode >= 0) fs_bf16_hw = mode;
     return old;
 }
 

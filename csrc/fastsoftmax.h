@@ -309,7 +309,8 @@ const char *fs_isa_name(int i);
 /* How the avx512 set rounds float32 to bfloat16: mode 1 with the CPU's
  * vcvtneps2bf16 (AVX512_BF16; the default where the CPU has it), 0 in integer
  * lanes (the same bits), -1 only asks.  Returns the previous mode, or FS_EINVAL
- * for mode 1 on a CPU without AVX512_BF16.  Not to be changed while a kernel runs. */
+ * for any other mode and for mode 1 on a CPU without AVX512_BF16 (or a build that
+ * cannot emit the instruction).  Not to be changed while a kernel runs. */
 int fs_bf16_rounding(int mode);
 
 #ifdef __cplusplus

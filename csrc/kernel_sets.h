@@ -27,6 +27,12 @@
  * (AVX512_BF16) instead of in integer lanes: set by dispatch.c from the CPU on first
  * use (fs_bf16_rounding changes it); the two give the same bits. */
 extern int fs_bf16_hw;
+/* whether this compiler can emit that instruction (GNU inline asm on x86) */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define FS_BF16_ASM 1
+#else
+#define FS_BF16_ASM 0
+#endif
 
 #ifdef FS_HAVE_AVX2
 #define FS_SET_AVX2(X) X(avx2, FS_CPU_AVX2)

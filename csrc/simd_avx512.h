@@ -111,12 +111,12 @@ static inline __m256i fs_f16_round(vec_f32 v) { return _mm512_cvtps_ph(v, _MM_FR
  * compiled for AVX-512 F/DQ/BW/VL only, and the instruction runs only where probed). */
 static inline __m256i fs_bf16_round(vec_f32 v) {
     __m512i b = _mm512_castps_si512(v);
-#if defined(__GNUC__)
+#if FS_BF16_ASM
     if (fs_bf16_hw) {
         __mmask16 sub = _mm512_fpclass_ps_mask(v, 0x20);   /* DQ: the subnormal lanes */
         if (__builtin_expect(!sub, 1)) {
             __m256i h;
-            __asm__("vcvtneps2bf16 %1, %0" : "=v"(h) : "v"(v));
+            __asm__ __volatile__("vcvtneps2bf16 %1, %0" : "=v"(h) : "v"(v));   /* not above the test */
             return h;
         }
     }

@@ -358,6 +358,8 @@ def linear_inputs(h, W, target, bias, reduction):
     if bias is not None:
         bias = np.asarray(class_vector(bias, "bias", v), dt)
     t = np.asarray(target)
+    if is_half(t.dtype):   # half probabilities: widened (exactly), as h and W
+        t = t.astype(np.float32)
     if t.dtype.kind == "f":
         if t.shape != (n, v):
             raise TypeError(

@@ -668,9 +668,12 @@ def check_result(impl, op, got, operands):
                                f"not {expected.shape}")
         value, expected = value.astype(np.float64), expected.astype(np.float64)
         tol = CHECK_TOLERANCE[x.dtype.name]
-        if ck.is_half(x.dtype):   # a peer computing in the half type errs by ulps of the largest term
-            finite = np.abs(expected[np.isfinite(expected)])
-            tol = dict(tol, atol=max(tol["atol"], tol["rtol"] * float(finite.max(initial=0.0))))
+        if ck.is_half(x.dtype) and op.endswith(("_backward", "_with_grad")) and expected.ndim:
+            # a gradient is a difference of terms a peer may round in the half type: a few
+            # ulps of its row's largest term
+            big = np.max(np.abs(np.where(np.isfinite(expected), expected, 0)), axis=-1,
+                         keepdims=True)
+            tol = dict(tol, atol=np.maximum(tol["atol"], tol["rtol"] * big))
         if not np.allclose(value, expected, **tol):
             err = np.max(np.abs(value.astype(np.float64) - expected))
             raise RuntimeError(f"{what}: its {name} differs from NumPy's "

@@ -316,6 +316,19 @@ def test_half_check_tolerance():
                        (x, t))
     with pytest.raises(RuntimeError, match="dtype float64"):
         bench.check_result("peer", "cross_entropy", np.float64(fs.cross_entropy(x, t)), (x, t))
+    # log_softmax: relative to each value, a slightly shifted model fails
+    lp = fs.log_softmax(x)
+    with pytest.raises(RuntimeError, match="its result differs"):
+        bench.check_result("peer", "log_softmax",
+                           (lp.astype(np.float32) - 0.05).astype(np.float16), (x,))
+    # a gradient: a few ulps of its row's largest term pass, another op's result fails
+    g = np.random.default_rng(1).standard_normal((4, 9)).astype(np.float16)
+    want = fs.softmax_backward(g, y)
+    big = np.abs(want.astype(np.float32)).max(axis=-1, keepdims=True)
+    bench.check_result("peer", "softmax_backward",
+                       (want.astype(np.float32) + 2e-3 * big).astype(np.float16), (g, y))
+    with pytest.raises(RuntimeError, match="its result differs"):
+        bench.check_result("peer", "softmax_backward", fs.log_softmax_backward(g, y), (g, y))
 
 
 def test_bfloat16_needs_ml_dtypes(capsys, monkeypatch):

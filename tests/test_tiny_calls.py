@@ -552,7 +552,9 @@ def test_bfloat16_registers_on_its_first_call():
     """A fresh process: the first bfloat16 call is declined (NumPy's type number of the
     dtype is not known yet) and registers it; the next one is the tiny path's."""
     import subprocess
-    import sys
+    import tempfile
+
+    from _util import PYTHON
     code = (
         "import numpy as np, ml_dtypes, fastsoftmax as fs\n"
         "from fastsoftmax import _core\n"
@@ -561,9 +563,11 @@ def test_bfloat16_registers_on_its_first_call():
         "y = fs.softmax(x)\n"
         "z = _core.softmax_tiny(x, -1, None, None)\n"
         "print(z is not None and z.dtype == x.dtype and z.tobytes() == y.tobytes())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["True", "True"]
+    # outside the source tree: the installed package (with its extension) is imported
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=tempfile.gettempdir())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True"]
 
 
 HALF_TYPES = [np.float16] + ([ml_dtypes.bfloat16] if ml_dtypes is not None else [])
