@@ -112,10 +112,15 @@ static int fs_entry_runs_here(const fs_isa_entry *e) {
 int fs_bf16_hw = 0;
 static int fs_bf16_probed = 0;
 
+/* whether this build and CPU can round with vcvtneps2bf16 */
+static int fs_bf16_hw_here(void) {
+    return FS_BF16_ASM && (fs_cpu_features() & FS_CPU_AVX512_BF16) != 0;
+}
+
 /* fs_bf16_hw from the CPU, once (before any kernel runs: on the first choice of a set) */
 static void fs_bf16_probe(void) {
     if (fs_bf16_probed) return;
-    fs_bf16_hw = FS_BF16_ASM && (fs_cpu_features() & FS_CPU_AVX512_BF16) != 0;
+    fs_bf16_hw = fs_bf16_hw_here();
     fs_bf16_probed = 1;
 }
 
@@ -128,7 +133,7 @@ int fs_bf16_rounding(int mode) {
     fs_bf16_probe();
     int old = fs_bf16_hw;
     if (mode < -1 || mode > 1) return FS_EINVAL;
-    if (mode == 1 && !(FS_BF16_ASM && (fs_cpu_features() & FS_CPU_AVX512_BF16))) return FS_EINVAL;
+    if (mode == 1 && !fs_bf16_hw_here()) return FS_EINVAL;
     if (mode >= 0) fs_bf16_hw = mode;
     return old;
 }

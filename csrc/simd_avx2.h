@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs_names.h"   /* FS_HOT */
+#include "simd_x86.h"   /* fs_key_range8 */
 
 #define FS_SIMD_VECTOR 1
 #define FS_NT_STORES 1   /* vstream_*: non-temporal stores (FS_STREAM_BYTES) */
@@ -193,11 +194,7 @@ FS_HALF_VEC_OPS(f16)
 FS_HALF_VEC_OPS(bf16)
 #undef FS_HALF_VEC_OPS
 
-/* The max and min of the order-preserving keys of 16-bit floating-point patterns
- * (float16, bfloat16): key(h) = h ^ ((h >> 15) & 0x7fff) as int16 orders as the
- * values (-0 below +0), NaNs beyond the infinities.  Over x[0, done), done the
- * largest multiple of 32 (int16 lanes times 2) in n; returns done.  No widening, and
- * twice float32's lanes: the max pass of a half type's row (body_simd.inc). */
+/* vkey_range_u16: the order keys' max and min (simd_x86.h), 32 elements a step */
 #define FS_HAVE_KEY_RANGE 1
 static inline __m256i fs_key16(__m256i h) {
     return _mm256_xor_si256(h, _mm256_and_si256(_mm256_srai_epi16(h, 15), _mm256_set1_epi16(0x7fff)));
@@ -218,14 +215,7 @@ static inline int64_t vkey_range_u16(const uint16_t *x, int64_t n, int *kmax, in
     lo0 = _mm256_min_epi16(lo0, lo1);
     __m128i h8 = _mm_max_epi16(_mm256_castsi256_si128(hi0), _mm256_extracti128_si256(hi0, 1));
     __m128i l8 = _mm_min_epi16(_mm256_castsi256_si128(lo0), _mm256_extracti128_si256(lo0, 1));
-    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 8));
-    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 8));
-    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 4));
-    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 4));
-    h8 = _mm_max_epi16(h8, _mm_srli_si128(h8, 2));
-    l8 = _mm_min_epi16(l8, _mm_srli_si128(l8, 2));
-    *kmax = (int16_t)_mm_extract_epi16(h8, 0);
-    *kmin = (int16_t)_mm_extract_epi16(l8, 0);
+    fs_key_range8(h8, l8, kmax, kmin);
     return i;
 }
 

@@ -174,11 +174,8 @@ FS_HALF_VEC_OPS(f16)
 FS_HALF_VEC_OPS(bf16)
 #undef FS_HALF_VEC_OPS
 
-/* The max and min of the order-preserving keys of 16-bit floating-point patterns
- * (float16, bfloat16): key(h) = h ^ ((h >> 15) & 0x7fff) as int16 orders as the
- * values (-0 below +0), NaNs beyond the infinities.  Over x[0, done), done the
- * largest multiple of 16 (int16 lanes times 2) in n; returns done.  No widening, and
- * twice float32's lanes: the max pass of a half type's row (body_simd.inc). */
+/* The max and min of the order keys of 16-bit floating-point patterns, as the x86
+ * sets' (simd_x86.h says what they are), 16 elements a step */
 #define FS_HAVE_KEY_RANGE 1
 static inline int16x8_t fs_key16(uint16x8_t u) {
     int16x8_t h = vreinterpretq_s16_u16(u);
