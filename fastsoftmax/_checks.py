@@ -27,6 +27,12 @@ def is_half(dt):
     return dt == np.float16 or (dt.name == "bfloat16" and dt == bfloat16_dtype())
 
 
+def is_floating(dt):
+    """Whether ``dt`` is a real floating type: NumPy's (kind "f") or ml_dtypes' bfloat16
+    (kind "V")."""
+    return dt.kind == "f" or is_half(dt)
+
+
 def is_real(dt):
     """Whether arrays of ``dt`` hold real numbers fastsoftmax takes (floating, integer,
     bool, the half types)."""
@@ -236,7 +242,7 @@ def ce_target_kind(dtype, shape, logits_shape, axis):
     floating targets are probabilities of the logits' shape, integer ones class indices of
     the logits' shape without the class axis; TypeError / ValueError otherwise."""
     dtype, shape, logits_shape = np.dtype(dtype), tuple(shape), tuple(logits_shape)
-    if dtype.kind == "f" or is_half(dtype):
+    if is_floating(dtype):
         if shape != logits_shape:
             raise TypeError(
                 f"target has dtype {dtype} and shape {shape}; class indices must be an "

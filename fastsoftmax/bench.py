@@ -164,12 +164,12 @@ LABELS = {
 # --------------------------------------------------------------------------
 
 
-def bench_dtype(name):
-    """The NumPy dtype of a --dtypes name (bfloat16: ml_dtypes', imported here)."""
-    if name == "bfloat16":
+def bench_dtype(dtype):
+    """The NumPy dtype of a --dtypes name or a dtype (bfloat16: ml_dtypes', imported here)."""
+    if isinstance(dtype, str) and dtype == "bfloat16":
         import ml_dtypes
         return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name)
+    return np.dtype(dtype)
 
 
 class Inputs:
@@ -184,7 +184,7 @@ class Inputs:
                  seed=0, hidden=DEFAULT_HIDDEN):
         self.shape = tuple(shape)
         self.hidden = hidden
-        self.dtype = bench_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype)
+        self.dtype = bench_dtype(dtype)
         self.torch = torch
         self.scipy = scipy
         self.onnxruntime = onnxruntime
@@ -279,7 +279,8 @@ def _setup_rowwise(name, reduces, inp, nt):
         calls["torch"] = partial(getattr(inp.torch, name), inp.tensor(x), -1)
         if not reduces:
             calls["fs_torch"] = partial(getattr(_fs_torch(), name), inp.tensor(x), -1)
-    return Case(calls, x, _add_peers(calls, name, inp, nt, x))
+    _add_peers(calls, name, inp, nt, x)
+    return Case(calls, x)
 
 
 def _fs_torch():
@@ -363,7 +364,7 @@ def _setup_backward(name, inp, nt):
             notes.append(f"torch left out of {name}: {problem}")
         else:
             calls["torch"] = call
-    notes += _add_peers(calls, name, inp, nt, g, y)
+    _add_peers(calls, name, inp, nt, g, y)
     return Case(calls, g, notes)
 
 
@@ -392,7 +393,8 @@ def _setup_cross_entropy(inp, nt):
         calls["torch"] = partial(inp.torch.nn.functional.cross_entropy,
                                  inp.tensor(x), inp.tensor(t))
         calls["fs_torch"] = partial(_fs_torch().cross_entropy, inp.tensor(x), inp.tensor(t))
-    return Case(calls, x, _add_peers(calls, "cross_entropy", inp, nt, x, t))
+    _add_peers(calls, "cross_entropy", inp, nt, x, t)
+    return Case(calls, x)
 
 
 def _setup_cross_entropy_with_grad(inp, nt):
@@ -414,7 +416,8 @@ def _setup_cross_entropy_with_grad(inp, nt):
             return z.grad
         calls["torch"] = partial(forward_backward, torch.nn.functional.cross_entropy)
         calls["fs_torch"] = partial(forward_backward, _fs_torch().cross_entropy)
-    return Case(calls, x, _add_peers(calls, "cross_entropy_with_grad", inp, nt, x, t))
+    _add_peers(calls, "cross_entropy_with_grad", inp, nt, x, t)
+    return Case(calls, x)
 
 
 def _setup_linear(with_grad, inp, nt):
@@ -480,17 +483,17 @@ def _linear_traffic(with_grad):
 
 def _add_peers(calls, op, inp, nt, *operands):
     """ONNX Runtime's and JAX's calls of ``op`` on ``operands`` (the arrays fastsoftmax's
-    call reads), where they are compared and have the op; returns notes.
+    call reads), where they are compared and have the op.
 
-    A peer that fails on a half type (no kernel for it, a result beyond CHECK_TOLERANCE)
-    is left out with a note (its column reads n/a); on float32/float64 a failure is
-    the bench's own bug and raises."""
+    On a half type a peer that fails to set up (no kernel for the type, a result beyond
+    CHECK_TOLERANCE) gets a call that raises the same error, which run_cell reports as
+    it reports a call that fails; on float32/float64 the failure is the bench's own
+    bug and raises here."""
     makers = []
     if inp.onnxruntime is not None and op in ONNX_OPS:
         makers.append(("onnxruntime", partial(ort_call, inp.onnxruntime, op, nt, *operands)))
     if inp.jax is not None:
         makers.append(("jax", partial(jax_call, inp.jax, op, *operands)))
-    notes = []
     for name, make in makers:
         if not ck.is_half(inp.dtype):
             calls[name] = make()
@@ -498,8 +501,11 @@ def _add_peers(calls, op, inp, nt, *operands):
         try:
             calls[name] = make()
         except Exception as exc:   # noqa: BLE001 -- any peer failure is reported, not fatal
-            notes.append(peer_failure(name, op, inp, exc))
-    return notes
+            calls[name] = partial(_raise, exc)
+
+
+def _raise(exc):
+    raise exc
 
 
 def peer_failure(name, op, inp, exc):
@@ -531,8 +537,7 @@ def onnx_model(op, dtype, opset=ONNX_OPSET):
     import onnx
     from onnx import TensorProto, helper
 
-    elem = getattr(TensorProto, _ONNX_ELEMENT_TYPE[(bench_dtype(dtype) if isinstance(dtype, str)
-                                                    else np.dtype(dtype)).name])
+    elem = getattr(TensorProto, _ONNX_ELEMENT_TYPE[bench_dtype(dtype).name])
     operator, result_shape = ONNX_OPS[op]
     inputs = [helper.make_tensor_value_info("x", elem, ["N", "C"])]
     constants, attributes = [], {}
@@ -973,8 +978,8 @@ def run_cell(op_name, inp, threads, measured, timing):
     op = OPS[op_name]
     case = op.setup(inp, threads)
     calls = {name: fn for name, fn in case.calls.items() if name in measured}
-    failed = [n.split(" ", 1)[0] for n in case.notes if " (n/a): " in n]
-    if ck.is_half(inp.dtype):   # a peer without the half type's kernels raises when called
+    failed = []
+    if ck.is_half(inp.dtype):   # a peer without the half type's kernels raises (_add_peers)
         for name in [n for n in calls if n not in ("fastsoftmax", "fresh")]:
             try:
                 calls[name]()

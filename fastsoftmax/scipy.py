@@ -179,14 +179,14 @@ def _scalar(r):
 
 def _exp_dtype(dt):
     """The dtype of scipy's result for a real input dtype: ``np.exp`` of it."""
-    if dt.kind == "f" or ck.is_half(dt):
+    if ck.is_floating(dt):
         return dt.newbyteorder("=")
     return np.dtype({1: np.float16, 2: np.float32}.get(dt.itemsize, np.float64))
 
 
 def _normalise(name, x, axis):
     a = np.asarray(x)
-    kind = "f" if ck.is_half(a.dtype) else a.dtype.kind   # ml_dtypes' bfloat16 is kind "V"
+    kind = "f" if ck.is_floating(a.dtype) else a.dtype.kind   # ml_dtypes' bfloat16 is kind "V"
     if kind not in "biuf":
         return _scipy_function(name)(x, axis=axis)
     shape = a.shape
@@ -339,7 +339,7 @@ def _promote(a, b):
         dt = np.result_type(*args, 1.0)
     except TypeError:
         return None
-    return dt if dt.kind == "f" or ck.is_half(dt) else None
+    return dt if ck.is_floating(dt) else None
 
 
 def _sign_without_b(out):
@@ -442,7 +442,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         return _scipy_function("logsumexp")(a, axis=axis, b=b, keepdims=keepdims,
                                             return_sign=return_sign)
     arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf" and not ck.is_half(arr.dtype):   # a Python int beyond int64 is an object array
+    if not ck.is_real(arr.dtype):   # a Python int beyond int64 is an object array
         arr = np.asarray(a, dtype=dt)
     compute = _F32 if dt.itemsize < 4 else dt
     if b is not None:

@@ -274,11 +274,11 @@ def test_half_peer_failure_is_a_note(monkeypatch):
         raise RuntimeError("no kernel for this type\nsecond line")
     monkeypatch.setattr(bench, "jax_call", broken)
     inp = bench.Inputs((4, 16), "bfloat16", jax=object())
-    calls = {}
-    (note,) = bench._add_peers(calls, "softmax", inp, 1, inp.x)
-    assert "jax" not in calls
-    assert note == ("jax left out of softmax bfloat16 4x16 (n/a): RuntimeError: "
-                    "no kernel for this type")
+    timing = {"min_time": 1e-4, "repeat": 1, "cell_time": 0.1}
+    rec = bench.run_cell("softmax", inp, 1, ["fastsoftmax", "fresh", "jax"], timing)
+    assert rec["failed"] == ["jax"] and "jax" not in rec["median_s"]
+    assert rec["notes"] == ["jax left out of softmax bfloat16 4x16 (n/a): RuntimeError: "
+                            "no kernel for this type"]
     with pytest.raises(RuntimeError, match="no kernel"):
         bench._add_peers({}, "softmax", bench.Inputs((4, 16), "float32", jax=object()), 1,
                          inp.x)
