@@ -212,6 +212,8 @@ enum { FS_OP_SOFTMAX, FS_OP_LOG_SOFTMAX, FS_OP_LOGSUMEXP, FS_OP_SOFTMAX_BW,
 /* Long rows go through in batches of about this many bytes per thread. */
 #define FS_BATCH_BYTES (1024 * 1024)
 
+/* a chunk's partial: its max m and s = sum(exp(x - m)) - 1, the rest beside the
+ * max's term (the backward ops: m = 0 and s their chunk's sum) */
 typedef struct { double m, s; int ok; } fs_partial;
 typedef struct { double p0, p1, fix; int whole; } fs_rowstate;
 /* fs_rowstate.whole: 0 chunked, 1 done by the row kernel, FS_ROW_ZERO an

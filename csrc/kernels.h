@@ -39,7 +39,7 @@
 
 /* What a chunk write computes (p0, p1: per-row constants from the merge):
  *   FS_W_SOFTMAX        y = exp(a - p0) * p1            (p1 = 1 / sum)
- *   FS_W_LOG_SOFTMAX    y = (a - p0) - p1               (p1 = log(sum))
+ *   FS_W_LOG_SOFTMAX    y = (a - p0) - p1               (p1 = log1p(sum - 1))
  *   FS_W_SOFTMAX_BW     y = b * (a - p0)                (a = grad, b = y, p0 = sum(a*b))
  *   FS_W_LOG_SOFTMAX_BW y = a - exp(b) * p0             (a = grad, b = logp, p0 = sum(a))
  * (cross_entropy_with_grad writes FS_W_SOFTMAX with p1 = scale / sum.) */
@@ -96,9 +96,10 @@ typedef struct {
                                      double *loss, int64_t n_rows, int64_t n_cols); \
     typedef void (*fs_map_##SFX##_fn)(const T *x, T *y, int64_t n);                \
     /* chunk pieces of long rows: returns 0 when the row needs the row kernel \
-       (non-finite max, or NaN before any finite value); an all -inf chunk   \
-       gives m = -inf, s = 0 */                                              \
-    typedef int (*fs_online_##SFX##_fn)(const T *x, int64_t n, double *m, double *s); \
+       (non-finite max, or NaN before any finite value); *r = the chunk's   \
+       sum(exp(x - m)) - 1, the rest beside its max's term (an all -inf chunk \
+       gives m = -inf, r = -1) */                                            \
+    typedef int (*fs_online_##SFX##_fn)(const T *x, int64_t n, double *m, double *r); \
     typedef double (*fs_dot_##SFX##_fn)(const T *a, const T *b, int64_t n);      \
     typedef void (*fs_write_##SFX##_fn)(int kind, const T *a, const T *b, T *y,  \
                                         int64_t n, double p0, double p1);        \
@@ -150,12 +151,14 @@ typedef struct fs_kernel_table {
 } fs_kernel_table;
 
 /* The cross-entropy gradient at the target class, (p_t - 1) * scale with
- * p_t = exp(x_t - m) / s: formed from the target logit, the row max and the
- * row sum in double, not from the stored softmax entry, because p_t - 1
- * cancels (p_t near 1 keeps only the bits the double sum holds).  Every
- * kernel and the chunked driver write the target entry through this. */
-static inline double fs_ce_target_grad(double xt, double m, double s, double scale) {
-    return (exp(xt - m) / s - 1.0) * scale;
+ * p_t = exp(x_t - m) / (1 + r), r the row's sum of exp(x - m) less the max's
+ * term: formed in double as (expm1(x_t - m) - r) / (1 + r), two terms <= 0, not
+ * from the stored softmax entry, because p_t - 1 cancels (p_t near 1 keeps only
+ * the bits the sum holds; a confident, correct prediction's gradient is then -r
+ * to r's relative accuracy).  Every kernel and the chunked driver write the
+ * target entry through this. */
+static inline double fs_ce_target_grad(double xt, double m, double r, double scale) {
+    return (expm1(xt - m) - r) / (1.0 + r) * scale;
 }
 
 /* The entries of one dtype of fs_kernels_<set>, from the names the bodies

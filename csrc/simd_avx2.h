@@ -89,6 +89,25 @@ static inline vec_f32 vexp2lutk_f32(vec_f32 t) {
 }
 /* whether some lane has a < b; some lane outside [lo, hi] (NaN lanes: no) */
 static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) != 0; }
+/* the first lane with a == b, VL where none */
+static inline int vfirst_eq_f32(vec_f32 a, vec_f32 b) {
+    unsigned k = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ));
+    return k ? __builtin_ctz(k) : 8;
+}
+/* e where d != 0 (NaN too), 0 where d == 0; the lanes with d == 0 (the same compare) */
+static inline vec_f32 vkeep_nz_f32(vec_f32 e, vec_f32 d) {
+    return _mm256_and_ps(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ), e);
+}
+/* a tally of the lanes with d != 0 (NaN too): +1 in c's lanes, held as int32 bits */
+static inline vec_f32 vtally_nz_f32(vec_f32 c, vec_f32 d) {
+    return _mm256_castsi256_ps(_mm256_sub_epi32(_mm256_castps_si256(c),
+        _mm256_castps_si256(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ))));
+}
+static inline int64_t vtally_sum_f32(vec_f32 c) {
+    int32_t l[8];
+    _mm256_storeu_si256((__m256i *)(void *)l, _mm256_castps_si256(c));
+    return (int64_t)l[0] + l[1] + l[2] + l[3] + l[4] + l[5] + l[6] + l[7];
+}
 static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
     return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a, lo, _CMP_LT_OQ), _mm256_cmp_ps(a, hi, _CMP_GT_OQ))) != 0;
 }
@@ -264,6 +283,22 @@ static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) {
 }
 static inline vec_f64 viota_f64(void) { return _mm256_setr_pd(0, 1, 2, 3); }
 static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return _mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)) != 0; }
+static inline int vfirst_eq_f64(vec_f64 a, vec_f64 b) {
+    unsigned k = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ));
+    return k ? __builtin_ctz(k) : 4;
+}
+static inline vec_f64 vkeep_nz_f64(vec_f64 e, vec_f64 d) {
+    return _mm256_and_pd(_mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_NEQ_UQ), e);
+}
+static inline vec_f64 vtally_nz_f64(vec_f64 c, vec_f64 d) {
+    return _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_castpd_si256(c),
+        _mm256_castpd_si256(_mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_NEQ_UQ))));
+}
+static inline int64_t vtally_sum_f64(vec_f64 c) {
+    int64_t l[4];
+    _mm256_storeu_si256((__m256i *)(void *)l, _mm256_castpd_si256(c));
+    return l[0] + l[1] + l[2] + l[3];
+}
 static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
     return _mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(a, lo, _CMP_LT_OQ), _mm256_cmp_pd(a, hi, _CMP_GT_OQ))) != 0;
 }

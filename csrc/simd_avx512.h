@@ -70,6 +70,22 @@ static inline vec_f32 vexp2lutk_f32(vec_f32 t) {
 }
 /* whether some lane has a < b; some lane outside [lo, hi] (NaN lanes: no) */
 static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) != 0; }
+/* the first lane with a == b, VL where none */
+static inline int vfirst_eq_f32(vec_f32 a, vec_f32 b) {
+    unsigned k = (unsigned)_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ);
+    return k ? __builtin_ctz(k) : 16;
+}
+/* e where d != 0 (NaN too), 0 where d == 0; the lanes with d == 0 (the same compare) */
+static inline vec_f32 vkeep_nz_f32(vec_f32 e, vec_f32 d) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ), e);
+}
+/* a tally of the lanes with d != 0 (NaN too): +1 in c's lanes, held as int32 bits */
+static inline vec_f32 vtally_nz_f32(vec_f32 c, vec_f32 d) {
+    __m512i ci = _mm512_castps_si512(c);
+    return _mm512_castsi512_ps(_mm512_mask_sub_epi32(
+        ci, _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ), ci, _mm512_set1_epi32(-1)));
+}
+static inline int64_t vtally_sum_f32(vec_f32 c) { return _mm512_reduce_add_epi32(_mm512_castps_si512(c)); }
 static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
     return (_mm512_cmp_ps_mask(a, lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, hi, _CMP_GT_OQ)) != 0;
 }
@@ -205,6 +221,19 @@ static inline vec_f64 vscale2n_f64(vec_f64 p, vec_f64 n) { return _mm512_scalef_
 static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) { (void)t; return _mm512_scalef_pd(p, n); }
 static inline vec_f64 viota_f64(void) { return _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7); }
 static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ) != 0; }
+static inline int vfirst_eq_f64(vec_f64 a, vec_f64 b) {
+    unsigned k = (unsigned)_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ);
+    return k ? __builtin_ctz(k) : 8;
+}
+static inline vec_f64 vkeep_nz_f64(vec_f64 e, vec_f64 d) {
+    return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(d, _mm512_setzero_pd(), _CMP_NEQ_UQ), e);
+}
+static inline vec_f64 vtally_nz_f64(vec_f64 c, vec_f64 d) {
+    __m512i ci = _mm512_castpd_si512(c);
+    return _mm512_castsi512_pd(_mm512_mask_sub_epi64(
+        ci, _mm512_cmp_pd_mask(d, _mm512_setzero_pd(), _CMP_NEQ_UQ), ci, _mm512_set1_epi64(-1)));
+}
+static inline int64_t vtally_sum_f64(vec_f64 c) { return _mm512_reduce_add_epi64(_mm512_castpd_si512(c)); }
 static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
     return (_mm512_cmp_pd_mask(a, lo, _CMP_LT_OQ) | _mm512_cmp_pd_mask(a, hi, _CMP_GT_OQ)) != 0;
 }

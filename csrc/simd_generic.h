@@ -97,6 +97,24 @@ static inline vec_f32 viota_f32(void) { return (vec_f32){0, 1, 2, 3}; }
 static inline int vany_lt_f32(vec_f32 a, vec_f32 b) {
     return fs_any4(a < b);
 }
+/* the first lane with a == b, VL where none */
+static inline int vfirst_eq_f32(vec_f32 a, vec_f32 b) {
+    for (int k = 0; k < 4; k++)
+        if (a[k] == b[k]) return k;
+    return 4;
+}
+/* e where d != 0 (NaN too), 0 where d == 0; the lanes with d == 0 */
+static inline vec_f32 vkeep_nz_f32(vec_f32 e, vec_f32 d) {
+    return fs_sel4(d == (vec_f32){0, 0, 0, 0}, (vec_f32){0, 0, 0, 0}, e);
+}
+/* a tally of the lanes with d != 0 (NaN too): +1 in c's lanes, held as integer bits */
+static inline vec_f32 vtally_nz_f32(vec_f32 c, vec_f32 d) {
+    return (vec_f32)((fs_v4i)c - (fs_v4i)(d != (vec_f32){0, 0, 0, 0}));
+}
+static inline int64_t vtally_sum_f32(vec_f32 c) {
+    fs_v4i i = (fs_v4i)c;
+    return (int64_t)i[0] + i[1] + i[2] + i[3];
+}
 static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
     return fs_any4((a < lo) | (a > hi));
 }
@@ -189,6 +207,21 @@ static inline vec_f64 vscale2n_fast_f64(vec_f64 p, vec_f64 t, vec_f64 n) {
 static inline vec_f64 viota_f64(void) { return (vec_f64){0, 1}; }
 static inline int vany_lt_f64(vec_f64 a, vec_f64 b) {
     return fs_any2(a < b);
+}
+static inline int vfirst_eq_f64(vec_f64 a, vec_f64 b) {
+    for (int k = 0; k < 2; k++)
+        if (a[k] == b[k]) return k;
+    return 2;
+}
+static inline vec_f64 vkeep_nz_f64(vec_f64 e, vec_f64 d) {
+    return fs_sel2(d == (vec_f64){0, 0}, (vec_f64){0, 0}, e);
+}
+static inline vec_f64 vtally_nz_f64(vec_f64 c, vec_f64 d) {
+    return (vec_f64)((fs_v2l)c - (fs_v2l)(d != (vec_f64){0, 0}));
+}
+static inline int64_t vtally_sum_f64(vec_f64 c) {
+    fs_v2l i = (fs_v2l)c;
+    return i[0] + i[1];
 }
 static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
     return fs_any2((a < lo) | (a > hi));

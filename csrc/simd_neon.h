@@ -98,6 +98,23 @@ static inline vec_f32 viota_f32(void) {
     return vld1q_f32(iota);
 }
 static inline int vany_lt_f32(vec_f32 a, vec_f32 b) { return vmaxvq_u32(vcltq_f32(a, b)) != 0; }
+/* the first lane with a == b, VL where none */
+static inline int vfirst_eq_f32(vec_f32 a, vec_f32 b) {
+    uint32_t k[4];
+    vst1q_u32(k, vceqq_f32(a, b));
+    for (int i = 0; i < 4; i++)
+        if (k[i]) return i;
+    return 4;
+}
+/* e where d != 0 (NaN too), 0 where d == 0; the lanes with d == 0 (the same compare) */
+static inline vec_f32 vkeep_nz_f32(vec_f32 e, vec_f32 d) {
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), vceqq_f32(d, vdupq_n_f32(0))));
+}
+/* a tally of the lanes with d != 0 (NaN too): +1 in c's lanes, held as integer bits */
+static inline vec_f32 vtally_nz_f32(vec_f32 c, vec_f32 d) {
+    return vreinterpretq_f32_u32(vsubq_u32(vreinterpretq_u32_f32(c), vmvnq_u32(vceqq_f32(d, vdupq_n_f32(0)))));
+}
+static inline int64_t vtally_sum_f32(vec_f32 c) { return (int64_t)vaddvq_u32(vreinterpretq_u32_f32(c)); }
 static inline int vany_outside_f32(vec_f32 a, vec_f32 lo, vec_f32 hi) {
     return vmaxvq_u32(vorrq_u32(vcltq_f32(a, lo), vcgtq_f32(a, hi))) != 0;
 }
@@ -238,6 +255,19 @@ static inline vec_f64 viota_f64(void) {
 }
 static inline int fs_any64(uint64x2_t m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
 static inline int vany_lt_f64(vec_f64 a, vec_f64 b) { return fs_any64(vcltq_f64(a, b)); }
+static inline int vfirst_eq_f64(vec_f64 a, vec_f64 b) {
+    uint64_t k[2];
+    vst1q_u64(k, vceqq_f64(a, b));
+    return k[0] ? 0 : k[1] ? 1 : 2;
+}
+static inline vec_f64 vkeep_nz_f64(vec_f64 e, vec_f64 d) {
+    return vreinterpretq_f64_u64(vbicq_u64(vreinterpretq_u64_f64(e), vceqq_f64(d, vdupq_n_f64(0))));
+}
+static inline vec_f64 vtally_nz_f64(vec_f64 c, vec_f64 d) {
+    uint64x2_t nz = vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(vceqq_f64(d, vdupq_n_f64(0)))));
+    return vreinterpretq_f64_u64(vsubq_u64(vreinterpretq_u64_f64(c), nz));
+}
+static inline int64_t vtally_sum_f64(vec_f64 c) { return (int64_t)vaddvq_u64(vreinterpretq_u64_f64(c)); }
 static inline int vany_outside_f64(vec_f64 a, vec_f64 lo, vec_f64 hi) {
     return fs_any64(vorrq_u64(vcltq_f64(a, lo), vcgtq_f64(a, hi)));
 }

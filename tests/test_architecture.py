@@ -29,7 +29,9 @@ def _sources():
 
 
 def _defined_in(sources, macro, op, files):
-    pat = re.compile(rf"\b{macro}\({re.escape(op)}\)\s*\(")
+    # a definition: a declaration line (storage class or attribute first), not a call
+    pat = re.compile(rf"^(?:static|FS_HOT|FS_COLD|FS_UNUSED)\b[^\n=;]*\b{macro}\({re.escape(op)}\)\s*\(",
+                     re.M)
     return [name for name in files if pat.search(sources[name])]
 
 
