@@ -18,11 +18,13 @@ Design:
   from per-block partials; the gradient kernel gets ``1 / total`` as its
   upstream gradient, so the gradient is scaled in the same pass.
 - Class axis split across chunks: a tree reduction (``da.reduction``) of
-  per-chunk partials (max, sum of exp(x - max)), merged associatively
-  (max of the maxima; sums rescaled by exp(max_i - max)), carried in float64
-  as one complex number per row (real: max, imaginary: sum); then a
-  blockwise normalisation exp(x - max) / sum, in float64 NumPy, cast to the
-  result dtype.  Cross-entropy adds sums of the target logit and of the
+  per-chunk partials (max, r = sum of exp(x - max) - 1, summed without the
+  max's own term so that log1p(r) keeps a dominant entry's accuracy, as the
+  kernels do), merged associatively (max of the maxima; the first partial at
+  the max adds its r, the others their whole sums rescaled by exp(max_i -
+  max)), carried in float64 as one complex number per row (real: max,
+  imaginary: r); then a blockwise normalisation exp(x - max) / (1 + r) or
+  (x - max) - log1p(r), in float64 NumPy, cast to the result dtype.  Cross-entropy adds sums of the target logit and of the
   weighted logits (label smoothing) across the class chunks.  Non-finite
   rows follow the same rules as fastsoftmax (scipy's).
   Split class axes take class targets with ``weight``, ``ignore_index``,
@@ -65,28 +67,41 @@ def _one_class_chunk(x):
 # --------------------------------------------------------------------------
 
 
+def _first_at_max(v, m):
+    """Per row (last axis): whether each entry is the row's first equal to m."""
+    at = v == m
+    return at & (np.cumsum(at, axis=-1) == 1)
+
+
 def _partial_chunk(b, axis, keepdims):
-    """One chunk's (max, sum exp(x - max)) per row, as complex128 (real: max, imag: sum)."""
+    """One chunk's (max, r) per row, r = sum exp(x - max) - 1 without the max's term,
+    as complex128 (real: max, imag: r); r = -1 (a zero sum) for an all -inf chunk."""
     w = np.asarray(b, _F64)
     with np.errstate(invalid="ignore", over="ignore"):
         m = np.max(w, axis=axis, keepdims=True) if w.shape[-1] else np.full(
             w.shape[:-1] + (1,), -np.inf)
         finite = np.isfinite(m)
-        s = np.sum(np.exp(w - np.where(finite, m, 0.0)), axis=axis, keepdims=True)
-    s = np.where(finite, s, np.where(np.isnan(m), np.nan, 0.0))
-    return m + 1j * s
+        e = np.exp(w - np.where(finite, m, 0.0))
+        e[_first_at_max(w, m) & finite] = 0.0     # exp(0) = 1 left out
+        r = np.sum(e, axis=axis, keepdims=True)
+    r = np.where(finite, r, np.where(np.isnan(m), np.nan, -1.0))
+    return m + 1j * r
 
 
 def _partial_combine(p, axis, keepdims):
-    """Merge partials (concatenated along the class axis) into one per row."""
-    m_i, s_i = p.real, p.imag
+    """Merge partials (concatenated along the class axis) into one per row: the first
+    partial at the max adds its r, every other one its sum (1 + r) exp(m_i - m)."""
+    m_i, r_i = p.real, p.imag
     with np.errstate(invalid="ignore", over="ignore"):
         m = np.max(m_i, axis=axis, keepdims=True)
         finite = np.isfinite(m)
         scale = np.exp(m_i - np.where(finite, m, 0.0))
-        s = np.sum(np.where(np.isneginf(m_i), 0.0, s_i * scale), axis=axis, keepdims=True)
-    s = np.where(finite, s, np.where(np.isnan(m), np.nan, 0.0))
-    return m + 1j * s
+        terms = np.where(_first_at_max(m_i, m), r_i, (1.0 + r_i) * scale)
+        r = np.sum(np.where(np.isneginf(m_i), 0.0, terms), axis=axis, keepdims=True)
+        # (no partial with a finite max: the row's sum is 0)
+        r = np.where(np.isneginf(m), -1.0, r)
+    r = np.where(finite | np.isneginf(m), r, np.where(np.isnan(m), np.nan, -1.0))
+    return m + 1j * r
 
 
 def _partials(x):
@@ -98,24 +113,24 @@ def _partials(x):
 
 def _row_lse(part):
     """logsumexp per row from a partial, with fastsoftmax's rules for non-finite rows."""
-    m, s = part.real, part.imag
+    m, r = part.real, part.imag
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.isfinite(m), m + np.log(s), m)
+        return np.where(np.isfinite(m), m + np.log1p(r), m)
 
 
 def _normalise_block(b, part, log, result):
     w = np.asarray(b, _F64)
-    m, s = part.real, part.imag
+    m, r = part.real, part.imag
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        finite = np.isfinite(m) & (s > 0)
+        finite = np.isfinite(m) & (r > -1)
         mm = np.where(finite, m, 0.0)
         if log:
-            y = (w - mm) - np.log(np.where(finite, s, 1.0))
+            y = (w - mm) - np.log1p(np.where(finite, r, 0.0))
             # a row with +inf (no NaN): NaN at +inf, -inf elsewhere; NaN / all -inf rows: NaN
             y = np.where(finite, y, np.where(np.isposinf(m), np.where(np.isposinf(w), np.nan,
                                                                        -np.inf), np.nan))
         else:
-            y = np.exp(w - mm) / np.where(finite, s, 1.0)
+            y = np.exp(w - mm) / np.where(finite, 1.0 + r, 1.0)
             y = np.where(finite, y, np.nan)
     return y.astype(result)
 
@@ -295,14 +310,17 @@ def _ce_split(with_grad, x, t, n_classes, reduction, total, result, opts):
     wvec = np.ones(n_classes) if w is None else w
     part = _partials(x)
     lse = part.map_blocks(_row_lse, dtype=_F64)[..., 0]
+    pm, pr = part.real[..., 0], part.imag[..., 0]
     tt = t[..., None]
     ut = da.map_blocks(_gather_block, x, tt, dtype=_F64,
                        chunks=x.chunks[:-1] + ((1,) * len(x.chunks[-1]),)).sum(axis=-1)
     valid = (t != ignore) if ignore is not None else da.ones(t.shape, bool, chunks=t.chunks)
     # weight[t], 0 where ignored
     wt = t.map_blocks(lambda tb: ck.target_weights(tb, n_classes, w, ignore)[2], dtype=_F64)
-    with np.errstate(invalid="ignore"):
-        loss = (1.0 - eps) * wt * (lse - ut)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # (m - u_t) + log1p(r): two terms >= 0, the loss keeps their relative accuracy
+        lmu = da.where(da.isfinite(pm), (pm - ut) + da.log1p(pr), lse - ut)
+        loss = (1.0 - eps) * wt * lmu
         if eps > 0:
             wcol = da.from_array(wvec, chunks=(x.chunks[-1],))
             swu = (x.astype(_F64) * wcol).sum(axis=-1)
@@ -322,7 +340,18 @@ def _ce_split(with_grad, x, t, n_classes, reduction, total, result, opts):
         g = a * prob - eps / n_classes * wvec[lo:hi]
         tb, wt_b = tb[..., 0], wt_b[..., 0]
         rows = np.nonzero((tb >= lo) & (tb < hi))
-        g[rows + (tb[rows] - lo,)] -= (1.0 - eps) * wt_b[rows]
+        at = rows + (tb[rows] - lo,)
+        g[at] -= (1.0 - eps) * wt_b[rows]
+        # the target entry a p_t - b_t with p_t = 1 + q, q = (expm1(u_t - m) - r) / (1 + r)
+        # (no cancellation): (a - b_t) + a q, where the kernels' rule gives finite values
+        m_r, r_r, a_r = p.real[rows][..., 0], p.imag[rows][..., 0], a[rows][..., 0]
+        with np.errstate(all="ignore"):
+            u_t = np.asarray(b, _F64)[at]
+            q = (np.expm1(u_t - m_r) - r_r) / (1.0 + r_r)
+            b_t = eps / n_classes * wvec[tb[rows]] + (1.0 - eps) * wt_b[rows]
+            g_t = (a_r - b_t) + a_r * q
+        fine = np.isfinite(g_t)
+        g[tuple(i[fine] for i in at)] = g_t[fine]
         return (g * f).astype(result)
 
     grad = da.map_blocks(grad_block, x, part, big_a[..., None], factor[..., None], tt,

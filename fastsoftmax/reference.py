@@ -49,20 +49,36 @@ def _shift(w, axis):
     return np.where(np.isfinite(m), m, 0)
 
 
-def _shift_and_sumexp(w, axis):
-    """(m, sum(exp(w - m))), both keepdims, with m = _shift(w, axis)."""
+def _shift_and_rest(w, axis):
+    """(m, r), both keepdims, with m = _shift(w, axis) and r = sum(exp(w - m)) - 1.
+
+    r is summed without the term of the first maximum (exactly 1 where the max is
+    finite), which is added back less 1: r keeps its relative accuracy however
+    small it is, and log1p(r) is the log of the sum to that accuracy (a dominant
+    entry's log-probability, a confident prediction's loss) -- the kernels' rule.
+    Rows with a non-finite max (shifted by 0) get log1p(r) = log(sum) all the same.
+    """
     m = _shift(w, axis)
+    ax = -1 if axis is None else axis
+    flat = w.reshape(-1) if axis is None else w
+    mf = m.reshape(-1) if axis is None else m
     with np.errstate(all="ignore"):
-        return m, _sum(np.exp(w - m), axis)
+        e = np.exp(flat - mf)
+        if e.shape[ax] == 0:
+            return m, _sum(e, axis) - 1.0
+        first = np.expand_dims(np.argmax(flat, axis=ax), ax)
+        e_first = np.take_along_axis(e, first, ax)
+        np.put_along_axis(e, first, 0.0, ax)
+        r = _sum(e, ax) + (e_first - 1.0)
+    return m, r.reshape(m.shape)
 
 
 def _log_softmax(w, axis):
     if w.size == 0:
         return np.empty_like(w)
-    m = _shift(w, axis)
+    m, r = _shift_and_rest(w, axis)
     with np.errstate(all="ignore"):
-        shifted = w - m
-        return shifted - np.log(_sum(np.exp(shifted), axis))
+        return (w - m) - np.log1p(r)
 
 
 def _logsumexp(w, axis, keepdims):
@@ -70,9 +86,9 @@ def _logsumexp(w, axis, keepdims):
     shape = ck.reduced_shape(w.shape, axis, keepdims)
     if n == 0:
         return np.full(shape, -np.inf, dtype=w.dtype)
-    m, s = _shift_and_sumexp(w, axis)
+    m, r = _shift_and_rest(w, axis)
     with np.errstate(all="ignore"):
-        return (np.log(s) + m).reshape(shape)
+        return (np.log1p(r) + m).reshape(shape)
 
 
 def softmax(x, axis=-1, *, out=None, n_threads=None):
@@ -171,9 +187,10 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
     with np.errstate(all="ignore"):
         if kind == "class" and not o.general:
             # scipy's semantics for non-finite rows, as the plain kernels
-            m, ssum = _shift_and_sumexp(u, -1)
+            m, rest = _shift_and_rest(u, -1)
+            ssum = 1.0 + rest
             ut = u[np.arange(n), tc]
-            logs = np.log(ssum[:, 0])
+            logs = np.log1p(rest[:, 0])
             per = (m[:, 0] - ut) + logs
             lse = m[:, 0] + logs     # not per + ut: inf - inf at a non-finite ut
             loss = wt * per
@@ -189,8 +206,8 @@ def _ce(with_grad, logits, target, axis, reduction, weight, ignore_index, label_
             g *= wt[:, None]
         else:
             # lse - u as (m - u) + log(s): lse itself rounds away the low bits of large logits
-            m, ssum = _shift_and_sumexp(u, -1)
-            logs = np.log(ssum)
+            m, rest = _shift_and_rest(u, -1)
+            logs = np.log1p(rest)
             lse = m[:, 0] + logs[:, 0]
             logp = (u - m) - logs
             if kind == "class":

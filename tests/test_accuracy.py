@@ -144,3 +144,159 @@ def test_contract_over_a_non_last_axis(isa, dtype, kind, width):
     lsm = fs.log_softmax(xc, axis=0).T
     err = np.abs(lsm.astype(wide) - lsm_exact) / np.maximum(1, np.abs(lsm_exact))
     assert err.max() <= REL[dtype], f"log_softmax {what}: error {float(err.max()):.3e}"
+
+
+# ---- a dominant entry: log1p-accurate log-domain results ---------------------
+# The sum of exp(x - max) is formed without the max's own term (exactly 1), so
+# that log(sum) = log1p(rest) keeps the rest's relative accuracy: a dominant
+# entry's log-probability -log1p(rest), a confident, correct prediction's loss
+# log1p(rest) and logsumexp's max + log1p(rest) are accurate however small the
+# rest.  Contract:
+#   logsumexp: error <= tol * (|max| + |log sum exp(x - max)|);
+#   log_softmax entries, the cross-entropy loss (per sample and reduced):
+#   relative error <= tol; the gradient's target entry p - 1 = -rest / (1 + rest)
+#   too (relative to max(p, |p - 1|)).
+MARGINS = [8, 20, 40, 80]
+# short rows (lanes / blocks), one vector, several, blocks of 512 split around
+# the max, and (float32) a row past the L2 size that the driver cuts in chunks
+DOMINANT_WIDTHS = [2, 3, 10, 16, 17, 64, 100, 1000, 5000, 300000]
+
+
+def dominant(width, margin, ties, dtype, offset=3.25, seed=0):
+    """Rows whose max (at the first, a middle and the last position) exceeds every
+    other entry by margin to margin + 2; `ties` copies of the max per row."""
+    rng = np.random.default_rng(seed + width + 7 * margin)
+    places = sorted({0, width // 2, width - 1})
+    x = offset - margin - rng.uniform(0, 2, (len(places), width))
+    for k, p in enumerate(places):
+        x[k, p] = offset
+        for j in range(1, ties):
+            x[k, (p + j * max(1, width // ties)) % width] = offset
+    return x.astype(dtype), np.array(places)
+
+
+def exact_rest(x, wide):
+    """(max, sum of exp(x - max) without the first max's term), per row, in `wide`."""
+    w = x.astype(wide)
+    m = w.max(axis=-1, keepdims=True)
+    e = np.exp(w - m)
+    first = np.argmax(w, axis=-1)
+    e[np.arange(w.shape[0]), first] = 0
+    return m[:, 0], e.sum(axis=-1)
+
+
+def _rel(got, exact):
+    return np.abs(got - exact) / np.abs(exact)
+
+
+@pytest.mark.parametrize("ties", [1, 2])
+@pytest.mark.parametrize("margin", MARGINS)
+@pytest.mark.parametrize("width", DOMINANT_WIDTHS)
+def test_dominant_entry_is_log1p_accurate(isa, dtype, width, margin, ties):
+    if width == 300000 and dtype != np.float32:
+        pytest.skip("(the chunked rows: float32's is enough)")
+    if ties > width:
+        pytest.skip("more ties than entries")
+    x, places = dominant(width, margin, ties, dtype)
+    wide = exact_dtype(dtype)
+    tol = REL[dtype]
+    what = f"isa={isa} dtype={dtype} width={width} margin={margin} ties={ties}"
+    m, rest = exact_rest(x, wide)
+    l1p = np.log1p(rest)
+    assert np.all(rest > 0)
+    rows = np.arange(x.shape[0])
+
+    lse = fs.logsumexp(x).astype(wide)
+    err = np.abs(lse - (m + l1p)) / (np.abs(m) + l1p)
+    assert err.max() <= tol, f"logsumexp {what}: error {float(err.max()):.3e}"
+
+    lsm = fs.log_softmax(x).astype(wide)
+    exact = (x.astype(wide) - m[:, None]) - l1p[:, None]
+    err = _rel(lsm, exact)
+    assert err.max() <= tol, f"log_softmax {what}: relative error {float(err.max()):.3e}"
+
+    # the target at the max (the confident, correct prediction) and beside it
+    for target in (places, (places + 1) % width):
+        exact_loss = (m - x.astype(wide)[rows, target]) + l1p
+        loss = fs.cross_entropy(x, target, reduction="none").astype(wide)
+        err = _rel(loss, exact_loss)
+        assert err.max() <= tol, f"cross_entropy {what} target={target}: {float(err.max()):.3e}"
+        for red, want in (("sum", exact_loss.sum()), ("mean", exact_loss.mean())):
+            got = fs.cross_entropy(x, target, reduction=red)
+            assert _rel(wide(got), want) <= tol, f"cross_entropy {red} {what}: {got} vs {want}"
+        loss2, grad = fs.cross_entropy_with_grad(x, target, reduction="none")
+        err = _rel(loss2.astype(wide), exact_loss)
+        assert err.max() <= tol, f"cross_entropy_with_grad loss {what}: {float(err.max()):.3e}"
+        p = np.exp(x.astype(wide) - m[:, None]) / (1 + rest[:, None])
+        want = p.copy()
+        want[rows, target] -= 1
+        at_max = target == places
+        want[rows[at_max], target[at_max]] = -rest[at_max] / (1 + rest[at_max])
+        scale = np.maximum(p, np.abs(want))
+        mask = p >= 1e-30
+        err = np.abs(grad.astype(wide) - want)[mask] / scale[mask]
+        assert err.max() <= tol, f"CE grad {what} target={target}: {float(err.max()):.3e}"
+
+
+@pytest.mark.parametrize("margin", MARGINS)
+@pytest.mark.parametrize("width", [3, 17, 1000])
+def test_dominant_entry_over_a_non_last_axis(isa, dtype, width, margin):
+    x, places = dominant(width, margin, 1, dtype)
+    xc = np.ascontiguousarray(x.T)
+    wide = exact_dtype(dtype)
+    tol = REL[dtype]
+    what = f"isa={isa} dtype={dtype} width={width} margin={margin} (axis 0)"
+    m, rest = exact_rest(x, wide)
+    l1p = np.log1p(rest)
+    lse = fs.logsumexp(xc, axis=0).astype(wide)
+    assert (np.abs(lse - (m + l1p)) / (np.abs(m) + l1p)).max() <= tol, what
+    lsm = fs.log_softmax(xc, axis=0).T.astype(wide)
+    assert _rel(lsm, (x.astype(wide) - m[:, None]) - l1p[:, None]).max() <= tol, what
+    loss = fs.cross_entropy(xc, places, axis=0, reduction="none").astype(wide)
+    assert _rel(loss, l1p).max() <= tol, what
+    _, grad = fs.cross_entropy_with_grad(xc, places, axis=0, reduction="sum")
+    gt = grad.T.astype(wide)[np.arange(len(places)), places]
+    assert _rel(gt, -rest / (1 + rest)).max() <= tol, what
+
+
+@pytest.mark.parametrize("opts", [{"weight": "w"}, {"z_loss": 1e-4}, {"label_smoothing": 0.1},
+                                  {"softcap": 1000.0}])
+@pytest.mark.parametrize("margin", MARGINS)
+@pytest.mark.parametrize("width", [10, 1000])
+def test_dominant_entry_through_the_options_kernel(isa, dtype, width, margin, opts):
+    """The options' general kernel keeps log1p(rest) too: with class weights alone
+    the loss is relative-accurate; with smoothing / z-loss / softcap it is
+    within tol of the exact value's scale (their other terms are not small)."""
+    x, places = dominant(width, margin, 1, dtype)
+    wide = exact_dtype(dtype)
+    tol = REL[dtype]
+    kw = dict(opts)
+    if kw.get("weight") == "w":
+        kw["weight"] = np.linspace(0.5, 2, width).astype(dtype)
+    loss = fs.cross_entropy(x, places, reduction="none", **kw).astype(wide)
+    ref = fs.reference.cross_entropy(x.astype(wide), places, reduction="none", **kw)
+    what = f"isa={isa} dtype={dtype} width={width} margin={margin} {opts}"
+    if "weight" in kw:
+        m, rest = exact_rest(x, wide)
+        exact = kw["weight"].astype(wide)[places] * np.log1p(rest)
+        assert _rel(loss, exact).max() <= tol, what
+        _, grad = fs.cross_entropy_with_grad(x, places, reduction="sum", **kw)
+        gt = grad.astype(wide)[np.arange(len(places)), places]
+        want = -kw["weight"].astype(wide)[places] * rest / (1 + rest)
+        assert _rel(gt, want).max() <= 4 * tol, what
+    else:
+        # (softcap: u = cap tanh(x / cap) is within a few ulp of |u| in the data type, as
+        # torch's, which moves exp(u - m) by that much times |u - m|)
+        bound = (50 if "softcap" in kw else 4) * tol
+        assert _rel(loss, ref).max() <= bound, f"{what}: {_rel(loss, ref).max():.3e}"
+
+
+def test_scipy_logsumexp_of_a_far_second_term():
+    """scipy's gh-18295 example: logsumexp([0, -40]) is 4.248e-18, not 0."""
+    import fastsoftmax.scipy as fss
+    got = fss.logsumexp(np.array([0.0, -40.0]))
+    assert abs(got - np.exp(-40.0)) <= 1e-15 * np.exp(-40.0)
+    got32 = fs.logsumexp(np.array([30.0, 0.0, 0.0], np.float32))
+    assert abs(float(got32) - 30.0) <= 2e-6 * 30.0
+    lp = fs.log_softmax(np.array([30.0, 0.0, 0.0], np.float32))[0]
+    assert abs(float(lp) + 2 * np.exp(-30.0)) <= 2e-6 * 2 * np.exp(-30.0)

@@ -192,3 +192,28 @@ def test_local_cluster_of_two_worker_processes(restored_environ):
             np.testing.assert_allclose(grad, want_g, rtol=1e-11, atol=1e-17)
             p = client.compute(fsd.softmax(da.from_array(x, chunks=chunks)), sync=True)
             np.testing.assert_allclose(p, fs.softmax(x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("chunks", [(3, -1), (3, 4), (1, 1)])
+@pytest.mark.parametrize("margin", [20, 40, 80])
+def test_dominant_entry_is_log1p_accurate_across_class_chunks(chunks, margin):
+    """The partials carry the sum less the max's term, so a dominant entry's
+    log-probability and a confident, correct prediction's loss (and its gradient
+    p - 1) keep their relative accuracy when the class axis is split."""
+    rng = np.random.default_rng(margin)
+    x = 1.5 - margin - rng.uniform(0, 2, (3, 11))
+    places = np.array([0, 5, 10])
+    x[np.arange(3), places] = 1.5
+    rest = np.array([np.exp(np.delete(x[k], places[k]) - 1.5).sum() for k in range(3)])
+    d = da.from_array(x, chunks=chunks)
+    lsm = fsd.log_softmax(d).compute(scheduler="sync")
+    got = lsm[np.arange(3), places]
+    assert np.all(np.abs(got + np.log1p(rest)) <= 5e-14 * np.log1p(rest)), (got, rest)
+    lse = fsd.logsumexp(d).compute(scheduler="sync")
+    assert np.all(np.abs(lse - (1.5 + np.log1p(rest))) <= 5e-14 * 1.5)
+    loss = fsd.cross_entropy(d, places, reduction="none").compute(scheduler="sync")
+    assert np.all(np.abs(loss - np.log1p(rest)) <= 5e-14 * np.log1p(rest)), (loss, rest)
+    _, grad = fsd.cross_entropy_with_grad(d, places, reduction="sum")
+    gt = grad.compute(scheduler="sync")[np.arange(3), places]
+    want = -rest / (1 + rest)
+    assert np.all(np.abs(gt - want) <= 5e-14 * np.abs(want)), (gt, want)
