@@ -400,3 +400,27 @@ def test_max_pass_keys_nonfinite(isa, half, n):
     lse = np.where(np.isneginf(w).all(axis=-1), -np.inf, lse)
     assert_within(fs.logsumexp(x), lse, TOL * np.maximum(1, np.abs(np.nan_to_num(lse))), half,
                   "logsumexp")
+
+
+@pytest.mark.parametrize("margin", [4, 8, 12])
+@pytest.mark.parametrize("width", [3, 10, 17, 1000])
+def test_dominant_entry_is_log1p_accurate(isa, half, width, margin):
+    """A dominant entry's log-probability -log1p(rest) and a confident, correct
+    prediction's loss keep the half type's (and float32's) relative accuracy."""
+    rng = np.random.default_rng(width + margin)
+    w = 2.0 - margin - rng.uniform(0, 1, (3, width))
+    places = np.array([0, width // 2, width - 1])
+    w[np.arange(3), places] = 2.0
+    x = w.astype(half)
+    xw = wide(x)
+    e = np.exp(xw - 2.0)
+    e[np.arange(3), places] = 0
+    rest = e.sum(axis=-1)
+    what = f"isa={isa} {half} width={width} margin={margin}"
+    lp = wide(fs.log_softmax(x))[np.arange(3), places]
+    assert_within(lp, -np.log1p(rest), TOL * np.log1p(rest), half, what)
+    loss = fs.cross_entropy(x, places, reduction="none")   # float32 loss
+    assert np.all(np.abs(wide(loss) - np.log1p(rest)) <= 4 * TOL * np.log1p(rest)), (what, loss, rest)
+    _, g = fs.cross_entropy_with_grad(x, places, reduction="sum")
+    gt = wide(g)[np.arange(3), places]
+    assert_within(gt, -rest / (1 + rest), TOL * rest, half, what)
