@@ -98,9 +98,8 @@ def _partial_combine(p, axis, keepdims):
         scale = np.exp(m_i - np.where(finite, m, 0.0))
         terms = np.where(_first_at_max(m_i, m), r_i, (1.0 + r_i) * scale)
         r = np.sum(np.where(np.isneginf(m_i), 0.0, terms), axis=axis, keepdims=True)
-        # (no partial with a finite max: the row's sum is 0)
-        r = np.where(np.isneginf(m), -1.0, r)
-    r = np.where(finite | np.isneginf(m), r, np.where(np.isnan(m), np.nan, -1.0))
+    # (a max of -inf: no finite partial, a zero sum, r = -1, as for +inf)
+    r = np.where(finite, r, np.where(np.isnan(m), np.nan, -1.0))
     return m + 1j * r
 
 
